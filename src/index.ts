@@ -1,0 +1,2 @@
+export { LlmReplayError, type ErrorCode, type ErrorFlavor } from './errors.js';
+export { MODES, type Mode, type ServerOptions, type ResolvedServerOptions } from './options.js';
