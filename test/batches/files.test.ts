@@ -1,0 +1,125 @@
+import { describe, expect, it } from 'vitest';
+import { toFile } from 'openai';
+import { apiError, chatLine, startBatchesServer, uploadText } from './helpers.js';
+
+describe('Files API', () => {
+  it('uploads, retrieves, downloads and deletes a batch file', async () => {
+    const { client } = await startBatchesServer();
+    const text = `${chatLine('a', 'hi')}\n${chatLine('b', 'there')}\n`;
+    const file = await uploadText(client, text, 'requests.jsonl');
+    expect(file).toMatchObject({
+      object: 'file',
+      bytes: Buffer.byteLength(text),
+      filename: 'requests.jsonl',
+      purpose: 'batch',
+      status: 'processed',
+      expires_at: null,
+    });
+    expect(file.id).toMatch(/^file-[0-9a-f]{24}$/);
+    expect(Math.abs(file.created_at - Date.now() / 1000)).toBeLessThan(5);
+
+    expect(await client.files.retrieve(file.id)).toEqual(file);
+    const content = await client.files.content(file.id);
+    expect(content.status).toBe(200);
+    expect(await content.text()).toBe(text);
+
+    expect(await client.files.delete(file.id)).toEqual({ id: file.id, object: 'file', deleted: true });
+    const gone = await apiError(client.files.retrieve(file.id));
+    expect(gone).toEqual({ status: 404, code: 'not_found', param: 'file_id', message: `No such File object: ${file.id}` });
+    expect((await apiError(client.files.content(file.id))).status).toBe(404);
+    expect((await apiError(client.files.delete(file.id))).message).toBe(`No such File object: ${file.id}`);
+  });
+
+  it('lists with purpose, order, limit and after, following cursors', async () => {
+    const { client } = await startBatchesServer();
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i += 1) {
+      const purpose = i % 2 === 0 ? 'batch' : 'user_data';
+      ids.push((await uploadText(client, `${chatLine(`x${i}`, 'hi')}\n`, `f${i}.jsonl`, purpose)).id);
+    }
+    const all = await client.files.list();
+    expect(all.data.map((f) => f.id)).toEqual([...ids].reverse());
+    expect(all.has_more).toBe(false);
+
+    const batchOnly = await client.files.list({ purpose: 'batch' });
+    expect(batchOnly.data.map((f) => f.id)).toEqual([ids[4], ids[2], ids[0]]);
+
+    const asc = await client.files.list({ order: 'asc', limit: 2 });
+    expect(asc.data.map((f) => f.id)).toEqual([ids[0], ids[1]]);
+    expect(asc.has_more).toBe(true);
+    const next = await client.files.list({ order: 'asc', limit: 2, after: ids[1]! });
+    expect(next.data.map((f) => f.id)).toEqual([ids[2], ids[3]]);
+
+    const seen: string[] = [];
+    for await (const file of client.files.list({ limit: 2 })) seen.push(file.id);
+    expect(seen).toEqual([...ids].reverse());
+
+    const raw = (await (await fetch(`${(client.baseURL)}/files?limit=2`)).json()) as Record<string, unknown>;
+    expect(raw).toMatchObject({ object: 'list', first_id: ids[4], last_id: ids[3], has_more: true });
+
+    expect(await apiError(client.files.list({ order: 'sideways' as 'asc' }))).toMatchObject({ status: 400, code: 'invalid_value', param: 'order' });
+    expect(await apiError(client.files.list({ limit: 0 }))).toMatchObject({ status: 400, code: 'invalid_value', param: 'limit' });
+  });
+
+  it('refuses batch files that are empty or not JSONL', async () => {
+    const { client } = await startBatchesServer();
+    const empty = await apiError(uploadText(client, '\n  \n', 'empty.jsonl'));
+    expect(empty).toMatchObject({ status: 400, code: 'invalid_file_format', param: 'file' });
+    expect(empty.message).toMatch(/invalid file format/i);
+    expect(empty.message).toContain('JSONL');
+
+    const csv = await apiError(uploadText(client, '\n\nid,prompt\n1,hello\n', 'data.csv'));
+    expect(csv).toMatchObject({ status: 400, code: 'invalid_file_format', param: 'file' });
+    expect(csv.message).toMatch(/invalid file format/i);
+    expect(csv.message).toContain('line 3');
+    expect(csv.message).toContain('JSONL');
+
+    // Other purposes are stored as they are.
+    const notes = await uploadText(client, 'id,prompt\n', 'notes.csv', 'user_data');
+    expect(notes.purpose).toBe('user_data');
+    expect((await client.files.list()).data.map((f) => f.id)).toEqual([notes.id]);
+  });
+
+  it('enforces the size and line limits', async () => {
+    const { client, dataDir } = await startBatchesServer({ fileMaxBytes: 1000, batchMaxLines: 3 });
+    const big = await apiError(client.files.create({ file: await toFile(Buffer.alloc(1001, 0x61), 'big.txt'), purpose: 'user_data' }));
+    expect(big).toMatchObject({ status: 413, code: 'file_too_large', param: 'file' });
+    expect(big.message).toContain('1000 bytes');
+
+    const lines = [1, 2, 3, 4].map((i) => chatLine(`c${i}`, 'x')).join('\n');
+    const many = await apiError(uploadText(client, lines));
+    expect(many).toMatchObject({ status: 413, code: 'file_too_large', param: 'file' });
+    expect(many.message).toContain('4 requests');
+    expect(many.message).toContain('at most 3');
+
+    const { readdirSync } = await import('node:fs');
+    expect(readdirSync(`${dataDir}/files`)).toEqual([]);
+  });
+
+  it('answers 400 for a bad purpose, a missing file and a non-multipart body', async () => {
+    const { client, url } = await startBatchesServer();
+    expect(await apiError(client.files.create({ file: await toFile(Buffer.from('{}'), 'a.jsonl'), purpose: 'nonsense' as 'batch' }))).toMatchObject({
+      status: 400,
+      code: 'invalid_value',
+      param: 'purpose',
+    });
+    const form = new FormData();
+    form.set('purpose', 'batch');
+    const noFile = await fetch(`${url}/v1/files`, { method: 'POST', body: form });
+    expect(noFile.status).toBe(400);
+    expect(await noFile.json()).toMatchObject({ error: { code: 'missing_required_parameter', param: 'file', type: 'invalid_request_error' } });
+    const json = await fetch(`${url}/v1/files`, { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } });
+    expect(json.status).toBe(400);
+    expect(((await json.json()) as { error: { message: string } }).error.message).toContain('multipart/form-data');
+  });
+
+  it('answers 405 with allow for a wrong method and 404 for unknown sub-routes', async () => {
+    const { url } = await startBatchesServer();
+    const put = await fetch(`${url}/v1/files`, { method: 'PUT' });
+    expect(put.status).toBe(405);
+    expect(put.headers.get('allow')).toBe('GET, POST');
+    const deep = await fetch(`${url}/v1/batches/x/y/z`);
+    expect(deep.status).toBe(404);
+    expect(await deep.json()).toMatchObject({ error: { code: 'not_found' } });
+  });
+});
