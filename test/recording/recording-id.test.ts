@@ -1,0 +1,104 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { recordingId as exportedRecordingId } from '../../src/index.js';
+import { parseRecording } from '../../src/recording/envelope.js';
+import { parseJson } from '../../src/recording/parse-json.js';
+import { recordingId, recordingIdForBody, stripQuery, urlPath } from '../../src/recording/recording-id.js';
+import { FIXTURES, fixtureRecordings, readFixture } from './helpers.js';
+
+interface Vector {
+  method: string;
+  path: string;
+  body_text: string;
+  id: string;
+}
+
+const vectors = JSON.parse(readFileSync(`${FIXTURES}recording-id-vectors.json`, 'utf8')) as Vector[];
+
+describe('recordingId', () => {
+  it.each(vectors.map((vector, index) => [index, vector] as const))('golden vector %i', (_index, vector) => {
+    expect(recordingId(vector.method, vector.path, vector.body_text)).toBe(vector.id);
+  });
+
+  it('is exported from the package entry point', () => {
+    expect(exportedRecordingId('POST', '/api/tags', '{}')).toBe('4a3a4447b16b');
+  });
+
+  it('counts an empty or whitespace-only body as {}', () => {
+    const id = recordingId('GET', '/api/tags', '{}');
+    expect(recordingId('GET', '/api/tags', '')).toBe(id);
+    expect(recordingId('GET', '/api/tags', ' \n\t\r ')).toBe(id);
+  });
+
+  it('upper-cases the method and drops the query string', () => {
+    const id = recordingId('POST', '/v1/models', '{}');
+    expect(recordingId('post', '/v1/models?limit=1', '{}')).toBe(id);
+    expect(recordingId('POST', '/v1/models#x', '{}')).toBe(id);
+    expect(stripQuery('/a/b?c=d?e')).toBe('/a/b');
+  });
+
+  it('adds test_id to the hashed object when given', () => {
+    // python3 -c 'import json,hashlib; print(hashlib.sha256(json.dumps({"method":"POST","endpoint":"/api/chat","body":{},"test_id":"t::a"},sort_keys=True).encode()).hexdigest()[:12])'
+    expect(recordingId('POST', '/api/chat', '{}', 't::a')).toBe('a66067b84b20');
+    expect(recordingId('POST', '/api/chat', '{}')).not.toBe('a66067b84b20');
+    expect(recordingIdForBody('POST', '/api/chat', {}, 't::a')).toBe('a66067b84b20');
+  });
+
+  it('refuses a body that is not JSON', () => {
+    expect(() => recordingId('POST', '/api/chat', '{"a":')).toThrow(
+      expect.objectContaining({ code: 'invalid_json_body', status: 400 }),
+    );
+  });
+});
+
+describe('fixture recordings are named by the id of their own request', () => {
+  it.each(fixtureRecordings())('%s', (name, path) => {
+    const envelope = parseRecording(readFixture(path), path);
+    const { method, url, body } = envelope.request;
+    // llama-stack hashes urlparse(url).path; for `__databricks__/serving-endpoints/...` that is the whole string.
+    const hashedPath = URL.canParse(url) ? new URL(url).pathname : urlPath(url);
+    expect(recordingIdForBody(method, hashedPath, body)).toBe(name.slice(0, 12));
+    expect(urlPath(url)).toBe(hashedPath);
+  });
+});
+
+describe('urlPath (Python urlparse(url).path)', () => {
+  // Expected values printed by python3 -c 'from urllib.parse import urlparse; print(urlparse(u).path)'.
+  it.each([
+    ['__databricks__/serving-endpoints/v1/embeddings', '__databricks__/serving-endpoints/v1/embeddings'],
+    ['http://h:1/v1/v1/chat/completions?x=1#f', '/v1/v1/chat/completions'],
+    ['https://api.fireworks.ai/inference/v1/v1/completions', '/inference/v1/v1/completions'],
+    ['http://h/a;p/b;q?x', '/a;p/b'],
+    ['http://h', ''],
+    ['http://h?x', ''],
+    ['/v1/models', '/v1/models'],
+    ['//h/p', '/p'],
+    ['http://h/a%20b/../c', '/a%20b/../c'],
+  ])('%s', (url, path) => {
+    expect(urlPath(url)).toBe(path);
+  });
+});
+
+describe('speed', () => {
+  it('parses and hashes a 2 KB chat body fast', () => {
+    const messages = Array.from({ length: 12 }, (_, i) => ({
+      role: i % 2 === 0 ? 'user' : 'assistant',
+      content: `Message ${i}: the quick brown fox jumps over the lazy dog — naïve café 😀 ${'x'.repeat(80)}`,
+    }));
+    const text = JSON.stringify({ model: 'llama3.2:3b-instruct-fp16', messages, temperature: 0.7, top_p: 1.0, max_tokens: 256, stream: true });
+    expect(text.length).toBeGreaterThan(2000);
+    expect(text.length).toBeLessThan(2600);
+    const rounds = 5000;
+    for (let i = 0; i < 500; i++) recordingId('POST', '/v1/chat/completions', text);
+    let start = performance.now();
+    for (let i = 0; i < rounds; i++) parseJson(text);
+    const parseMicros = ((performance.now() - start) * 1000) / rounds;
+    start = performance.now();
+    for (let i = 0; i < rounds; i++) recordingId('POST', '/v1/chat/completions', text);
+    const idMicros = ((performance.now() - start) * 1000) / rounds;
+    console.log(`2 KB chat body: parseJson ${parseMicros.toFixed(1)} µs, recordingId ${idMicros.toFixed(1)} µs`);
+    // Generous bounds so a slow CI machine does not flake; typical numbers are far lower.
+    expect(parseMicros).toBeLessThan(50);
+    expect(idMicros).toBeLessThan(200);
+  });
+});
