@@ -1,0 +1,128 @@
+import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createRecording, parseRecording, serializeRecording, type RecordingEnvelope } from '../../src/recording/envelope.js';
+import { parseJson } from '../../src/recording/parse-json.js';
+import { RecordingStore } from '../../src/recording/recording-store.js';
+import { FIXTURES } from './helpers.js';
+
+let dir: string;
+
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'llm-replay-store-'));
+});
+
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+function envelope(content: string): RecordingEnvelope {
+  return createRecording({
+    method: 'POST',
+    url: 'http://localhost:11434/api/chat',
+    path: '/api/chat',
+    body: parseJson(`{"model":"m","messages":[{"role":"user","content":${JSON.stringify(content)}}]}`),
+    response: { kind: 'json', status: 200, data: parseJson(`{"message":{"role":"assistant","content":${JSON.stringify(content)}}}`) },
+  });
+}
+
+describe('RecordingStore', () => {
+  it('reads <dir>/responses/<id>.json and <dir>/<id>.json, ignoring other files', async () => {
+    await mkdir(join(dir, 'responses'));
+    await copyFile(`${FIXTURES}3c0bf9ba81b2.json`, join(dir, 'responses', '3c0bf9ba81b2.json'));
+    await copyFile(`${FIXTURES}llama-stack-recordings/responses/4a3a4447b16b.json`, join(dir, '4a3a4447b16b.json'));
+    await writeFile(join(dir, 'index.sqlite'), 'SQLite format 3\0');
+    await writeFile(join(dir, 'responses', 'notes.txt'), 'hello');
+    await writeFile(join(dir, 'responses', '.3c0bf9ba81b2.json.1.ab.tmp'), '{');
+    const store = new RecordingStore(dir);
+    expect((await store.read('3c0bf9ba81b2'))?.request.model).toBe('llama3.2:3b-instruct-fp16');
+    expect((await store.read('4a3a4447b16b'))?.request.endpoint).toBe('/api/tags');
+    expect(await store.read('000000000000')).toBeUndefined();
+    expect(await store.list()).toEqual([
+      { id: '3c0bf9ba81b2', file: join(dir, 'responses', '3c0bf9ba81b2.json') },
+      { id: '4a3a4447b16b', file: join(dir, '4a3a4447b16b.json') },
+    ]);
+  });
+
+  it('lists nothing and reads nothing from a missing folder', async () => {
+    const store = new RecordingStore(join(dir, 'missing'));
+    expect(await store.list()).toEqual([]);
+    expect(await store.read('abc')).toBeUndefined();
+  });
+
+  it('prefers responses/ when both layouts hold an id', async () => {
+    const store = new RecordingStore(dir);
+    await writeFile(join(dir, 'aaa.json'), serializeRecording(envelope('top')));
+    await store.write('aaa', envelope('nested'));
+    expect((await store.read('aaa'))?.request.body).toMatchObject({ messages: [{ content: 'nested' }] });
+    expect(await store.list()).toEqual([{ id: 'aaa', file: join(dir, 'responses', 'aaa.json') }]);
+  });
+
+  it('writes <dir>/responses/<id>.json, creating folders, in the recording layout', async () => {
+    const store = new RecordingStore(join(dir, 'deep', 'recordings'));
+    const written = envelope('hi');
+    const file = await store.write('abc123', written);
+    expect(file).toBe(join(dir, 'deep', 'recordings', 'responses', 'abc123.json'));
+    expect(store.fileFor('abc123')).toBe(file);
+    expect(await readFile(file, 'utf8')).toBe(serializeRecording(written));
+    expect(await store.read('abc123')).toBe(written);
+  });
+
+  it('caches parsed envelopes until the file changes', async () => {
+    const store = new RecordingStore(dir);
+    await store.write('abc', envelope('one'));
+    const other = new RecordingStore(dir);
+    const first = await other.read('abc');
+    expect(await other.read('abc')).toBe(first);
+
+    // Rewritten by someone else with the same size: the new inode and mtime invalidate the cache.
+    await store.write('abc', envelope('two'));
+    const second = await other.read('abc');
+    expect(second).not.toBe(first);
+    expect(second?.request.body).toMatchObject({ messages: [{ content: 'two' }] });
+
+    // Edited in place (same inode): mtime and size tell.
+    const file = other.fileFor('abc');
+    await writeFile(file, serializeRecording(envelope('three!')));
+    const later = new Date(Date.now() + 5_000);
+    await utimes(file, later, later);
+    expect((await other.read('abc'))?.request.body).toMatchObject({ messages: [{ content: 'three!' }] });
+
+    await rm(file);
+    expect(await other.read('abc')).toBeUndefined();
+  });
+
+  it('leaves one valid file after 20 concurrent writes of one id', async () => {
+    const store = new RecordingStore(dir);
+    const contents = Array.from({ length: 20 }, (_, i) => `answer ${i} ${'x'.repeat(i * 500)}`);
+    await Promise.all(contents.map((content) => store.write('race', envelope(content))));
+    expect(await readdir(join(dir, 'responses'))).toEqual(['race.json']);
+    const text = await readFile(store.fileFor('race'), 'utf8');
+    const read = parseRecording(text, 'race.json');
+    expect(contents).toContain((read.request.body as { messages: Array<{ content: string }> }).messages[0]?.content);
+    expect(serializeRecording(read)).toBe(text);
+    // Separate stores (as separate processes would) racing too.
+    await Promise.all(contents.map((content) => new RecordingStore(dir).write('race2', envelope(content))));
+    expect((await readdir(join(dir, 'responses'))).sort()).toEqual(['race.json', 'race2.json']);
+    expect((await stat(store.fileFor('race2'))).size).toBeGreaterThan(0);
+    expect(await new RecordingStore(dir).read('race2')).toBeDefined();
+  });
+
+  it('refuses ids that could leave the folder', async () => {
+    const store = new RecordingStore(dir);
+    for (const id of ['../x', 'a/b', '', '.hidden', 'a\\b']) {
+      expect(() => store.fileFor(id)).toThrow(expect.objectContaining({ code: 'invalid_value' }));
+    }
+    await expect(store.read('../etc/passwd')).rejects.toMatchObject({ code: 'invalid_value' });
+  });
+
+  it('reports a broken file as invalid_recording, naming it', async () => {
+    await mkdir(join(dir, 'responses'));
+    await writeFile(join(dir, 'responses', 'bad.json'), '{"request": {');
+    await expect(new RecordingStore(dir).read('bad')).rejects.toMatchObject({
+      code: 'invalid_recording',
+      message: expect.stringContaining(join(dir, 'responses', 'bad.json')),
+    });
+  });
+});
