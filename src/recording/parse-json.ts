@@ -48,7 +48,8 @@ export function parseJson(text: string): JsonValue {
     if (pos < src.length) fail(`unexpected ${found()} after the JSON value`);
     return value;
   } catch (error) {
-    if (error instanceof RangeError) throw new JsonSyntaxError('nesting too deep', pos, text);
+    // Deep nesting overflows the recursion; report it like any other syntax error.
+    if (error instanceof RangeError && /call stack/i.test(error.message)) throw new JsonSyntaxError('nesting too deep', pos, text);
     throw error;
   } finally {
     src = '';
