@@ -18,6 +18,8 @@ const MAX_ERRORS = 1000;
 const INSERT_CHUNK = 1000;
 /** Rows read per query while writing output files. */
 const OUTPUT_PAGE = 256;
+/** How long `close` lets in-flight requests settle before aborting them (they stay pending, redone on resume). */
+const CLOSE_GRACE_MS = 5_000;
 
 export interface RunnerOptions {
   db: BatchDatabase;
@@ -83,6 +85,8 @@ export function batchRequestId(customId: string, body: string): string {
 export class BatchRunner {
   private readonly runs = new Map<string, Run>();
   private closed = false;
+  /** Aborts in-flight line requests when closing takes too long. */
+  private readonly shutdown = new AbortController();
   private results: Result[] = [];
   private flushScheduled = false;
   private readonly stmts;
@@ -156,14 +160,23 @@ export class BatchRunner {
     }
   }
 
-  /** Stops every run, lets in-flight requests settle and stores their results. Batches stay resumable. */
+  /**
+   * Stops every run and lets in-flight requests settle, storing their
+   * results. Requests still running after a grace period are aborted and
+   * left pending. Batches stay resumable.
+   */
   async close(): Promise<void> {
     this.closed = true;
     for (const run of this.runs.values()) {
       run.stop ??= 'shutdown';
       run.wake?.();
     }
-    await Promise.all([...this.runs.values()].map((run) => run.done));
+    const timer = setTimeout(() => this.shutdown.abort(), CLOSE_GRACE_MS);
+    try {
+      await Promise.all([...this.runs.values()].map((run) => run.done));
+    } finally {
+      clearTimeout(timer);
+    }
     this.flush();
   }
 
@@ -392,9 +405,10 @@ export class BatchRunner {
     let result: string;
     try {
       const response = await this.options.dispatch(
-        new Request(INTERNAL_ORIGIN + row.endpoint, { method: 'POST', headers, body: item.body }),
+        new Request(INTERNAL_ORIGIN + row.endpoint, { method: 'POST', headers, body: item.body, signal: this.shutdown.signal }),
       );
       const text = await response.text();
+      if (this.shutdown.signal.aborted) return; // cut off by close: stays pending
       let body: unknown = text;
       let json = false;
       try {
@@ -417,6 +431,7 @@ export class BatchRunner {
             : null,
       });
     } catch (error) {
+      if (this.shutdown.signal.aborted) return; // cut off by close: stays pending
       const failure = toLlmReplayError(error);
       state = FAILED;
       result = JSON.stringify({

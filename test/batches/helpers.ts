@@ -28,8 +28,8 @@ export interface FakeDispatch {
   delay: number | ((body: Record<string, unknown>) => number);
   /** When set, `GET /v1/models` answers this status (an empty-body error). */
   modelsStatus: number;
-  /** While set, line calls wait for this promise before answering. */
-  gate: Promise<void> | undefined;
+  /** While set, line calls wait for this promise (or the one returned for their body) before answering. */
+  gate: Promise<void> | ((body: Record<string, unknown>) => Promise<void> | undefined) | undefined;
 }
 
 /**
@@ -52,7 +52,8 @@ export function fakeDispatch(): FakeDispatch {
       const parsed = JSON.parse(body) as Record<string, unknown>;
       const delay = typeof dispatch.delay === 'function' ? dispatch.delay(parsed) : dispatch.delay;
       if (delay > 0) await new Promise((done) => setTimeout(done, delay));
-      if (dispatch.gate !== undefined) await dispatch.gate;
+      const gate = typeof dispatch.gate === 'function' ? dispatch.gate(parsed) : dispatch.gate;
+      if (gate !== undefined) await gate;
       return answer(url.pathname, parsed);
     } finally {
       dispatch.inFlight -= 1;
