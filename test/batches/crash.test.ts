@@ -1,17 +1,16 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it, onTestFinished } from 'vitest';
+import { startTestUpstream } from './fake-upstream.js';
 import { chatLine, fileLines, openaiClient, tempDir, uploadText, waitForBatch, waitUntil } from './helpers.js';
 
 const CHILD = fileURLToPath(new URL('./fixtures/child-server.ts', import.meta.url));
 
-/** Starts the batches server in its own process (TypeScript through tsx) and resolves with its URL. */
-function startChild(dataDir: string, log: string): Promise<{ url: string; child: ChildProcess }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', CHILD, dataDir, log], {
+/** Starts llm-replay (startServer) in its own process, TypeScript through tsx, and resolves with its URL. */
+function startChild(upstream: string, recordings: string, data: string): Promise<{ url: string; child: ChildProcess }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', CHILD, 'record', upstream, recordings, data], {
     stdio: ['ignore', 'pipe', 'inherit'],
-    env: { ...process.env, DELAY_MS: '15' },
   });
   onTestFinished(() => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
@@ -25,15 +24,19 @@ function startChild(dataDir: string, log: string): Promise<{ url: string; child:
   });
 }
 
-function sent(log: string): string[] {
-  return existsSync(log) ? readFileSync(log, 'utf8').split('\n').filter((l) => l !== '') : [];
+/** The custom prompt of each chat request the upstream saw. */
+function prompts(bodies: string[]): string[] {
+  return bodies.map((body) => (JSON.parse(body) as { messages: Array<{ content: string }> }).messages[0]!.content);
 }
 
 describe('crash recovery', () => {
   it('finishes a batch after SIGKILL mid-run, each custom_id exactly once, finished requests not repeated', async () => {
     const dataDir = await tempDir();
+    const recordings = await tempDir();
+    const upstream = await startTestUpstream(['gpt-test'], 15);
+    onTestFinished(() => upstream.close());
     const total = 200;
-    const first = await startChild(dataDir, `${dataDir}/sent-1.log`);
+    const first = await startChild(upstream.url, recordings, dataDir);
     const client1 = openaiClient(first.url);
     const lines = Array.from({ length: total }, (_, i) => chatLine(`req-${i}`, String(i)));
     const file = await uploadText(client1, `${lines.join('\n')}\n`);
@@ -43,10 +46,10 @@ describe('crash recovery', () => {
     const exited = new Promise((done) => first.child.once('exit', done));
     first.child.kill('SIGKILL');
     await exited;
-    const sentBefore = sent(`${dataDir}/sent-1.log`);
+    const sentBefore = prompts(upstream.bodies.splice(0));
     expect(sentBefore.length).toBeLessThan(total);
 
-    const second = await startChild(dataDir, `${dataDir}/sent-2.log`);
+    const second = await startChild(upstream.url, recordings, dataDir);
     const client2 = openaiClient(second.url);
     const done = await waitForBatch(client2, created.id, 30_000);
     expect(done.status).toBe('completed');
@@ -56,7 +59,7 @@ describe('crash recovery', () => {
     expect(done.error_file_id).toBeNull();
 
     // Results stored before the kill were not sent again; only what was in flight (or unflushed) may repeat.
-    const sentAfter = sent(`${dataDir}/sent-2.log`);
+    const sentAfter = prompts(upstream.bodies);
     expect(sentAfter.length).toBeLessThanOrEqual(total - before.request_counts!.completed);
     expect(new Set([...sentBefore, ...sentAfter]).size).toBe(total);
     expect(sentBefore.length + sentAfter.length - total).toBeLessThanOrEqual(4 + 4);

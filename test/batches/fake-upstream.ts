@@ -5,6 +5,8 @@ export interface TestUpstream {
   url: string;
   /** Requests seen: method and path. */
   seen: string[];
+  /** Bodies of the POST requests seen, in arrival order. */
+  bodies: string[];
   close(): Promise<void>;
 }
 
@@ -14,14 +16,18 @@ export interface TestUpstream {
  * negative `max_tokens` gets a 400). Float lexemes like `0.50` are sent as
  * written, to check they survive record and replay.
  */
-export async function startTestUpstream(models = ['gpt-test', 'embed-test']): Promise<TestUpstream> {
+export async function startTestUpstream(models = ['gpt-test', 'embed-test'], delayMs = 0): Promise<TestUpstream> {
   const seen: string[] = [];
+  const bodies: string[] = [];
   const server = createServer((req, res) => {
     const parts: Buffer[] = [];
     req.on('data', (part: Buffer) => parts.push(part));
-    req.on('end', () => {
+    req.on('end', () => void answer());
+    const answer = async (): Promise<void> => {
+      if (delayMs > 0) await new Promise((done) => setTimeout(done, delayMs));
       const path = new URL(req.url ?? '/', 'http://x').pathname;
       seen.push(`${req.method} ${path}`);
+      if (req.method === 'POST') bodies.push(Buffer.concat(parts).toString('utf8'));
       const send = (status: number, text: string): void => {
         res.writeHead(status, { 'content-type': 'application/json', 'x-request-id': `req_${seen.length}` });
         res.end(text);
@@ -51,12 +57,13 @@ export async function startTestUpstream(models = ['gpt-test', 'embed-test']): Pr
         default:
           return send(404, JSON.stringify({ error: { message: `no route ${path}`, type: 'invalid_request_error', param: null, code: null } }));
       }
-    });
+    };
   });
   await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     seen,
+    bodies,
     close: () =>
       new Promise<void>((done) => {
         server.closeAllConnections();
