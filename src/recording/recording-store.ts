@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { existsSync, statSync, watch, type FSWatcher } from 'node:fs';
+import { mkdir, open, readdir, readFile, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LlmReplayError } from '../errors.js';
 import { parseRecording, serializeRecording, type RecordingEnvelope } from './envelope.js';
@@ -20,19 +21,68 @@ interface FileStamp {
 
 const SAFE_ID = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 
+export interface RecordingStoreOptions {
+  /**
+   * Watch the folders for changes so cached recordings are served without a
+   * `stat` per read; for long-running servers. @default false
+   */
+  watch?: boolean;
+}
+
 /**
  * The recordings folder. Reads `<dir>/responses/<id>.json`, then
  * `<dir>/<id>.json`; writes the first, atomically. Parsed envelopes are cached
- * per id and reused while the file's inode, size and mtime are unchanged, so
- * a replay costs one `stat`. Returned envelopes are shared: treat them as
+ * per id: while the folders are watched, until a change event names the file;
+ * otherwise while the file's inode, size and mtime are unchanged (one
+ * synchronous `stat` per read). Returned envelopes are shared: treat them as
  * read-only.
  */
 export class RecordingStore {
   readonly dir: string;
   private readonly cache = new Map<string, CacheEntry>();
+  private readonly watchers = new Map<string, FSWatcher>();
+  private readonly wantsWatch: boolean;
+  /** Bumped on every change event, so a read that raced one does not cache what it saw. */
+  private generation = 0;
 
-  constructor(dir: string) {
+  constructor(dir: string, options: RecordingStoreOptions = {}) {
     this.dir = dir;
+    this.wantsWatch = options.watch ?? false;
+  }
+
+  /** Stops watching the folders. */
+  close(): void {
+    for (const watcher of this.watchers.values()) watcher.close();
+    this.watchers.clear();
+  }
+
+  /** True while every folder a recording can live in is watched (or absent and its parent watched). */
+  private watching(): boolean {
+    if (!this.wantsWatch) return false;
+    if (!this.watchers.has(this.dir)) this.watchFolder(this.dir);
+    const responses = join(this.dir, 'responses');
+    if (!this.watchers.has(responses) && existsSync(responses)) this.watchFolder(responses);
+    return this.watchers.has(this.dir) && (this.watchers.has(responses) || !existsSync(responses));
+  }
+
+  private watchFolder(folder: string): void {
+    let watcher: FSWatcher;
+    try {
+      watcher = watch(folder, { persistent: false }, (_event, name) => {
+        this.generation += 1;
+        if (typeof name !== 'string') this.cache.clear();
+        else if (name.endsWith('.json')) this.cache.delete(name.slice(0, -'.json'.length));
+        else if (name === 'responses') this.cache.clear();
+      });
+    } catch {
+      return;
+    }
+    watcher.on('error', () => {
+      watcher.close();
+      this.watchers.delete(folder);
+      this.cache.clear();
+    });
+    this.watchers.set(folder, watcher);
   }
 
   /** Where {@link write} puts a recording. */
@@ -43,8 +93,13 @@ export class RecordingStore {
 
   /** The recording for an id, or undefined. Throws `invalid_recording` for a broken file. */
   async read(id: string): Promise<RecordingEnvelope | undefined> {
+    if (this.watching()) {
+      const cached = this.cache.get(id);
+      if (cached !== undefined) return cached.envelope;
+    }
+    const generation = this.generation;
     for (const file of [this.fileFor(id), join(this.dir, `${id}.json`)]) {
-      const stamp = await statFile(file);
+      const stamp = statFile(file);
       if (stamp === undefined) continue;
       const cached = this.cache.get(id);
       if (cached !== undefined && cached.file === file && sameStamp(cached, stamp)) return cached.envelope;
@@ -55,7 +110,7 @@ export class RecordingStore {
       if (text === undefined) continue;
       const envelope = parseRecording(text, file);
       // A file replaced between the stat and the read is simply read again next time.
-      this.cache.set(id, { file, ...stamp, envelope });
+      if (generation === this.generation) this.cache.set(id, { file, ...stamp, envelope });
       return envelope;
     }
     this.cache.delete(id);
@@ -75,8 +130,9 @@ export class RecordingStore {
     try {
       const handle = await open(temp, 'wx');
       try {
+        // No fsync: the rename already makes the file appear whole or not at all,
+        // and a recording lost to a power cut is simply recorded again.
         await handle.writeFile(serializeRecording(envelope), 'utf8');
-        await handle.sync();
         stamp = toStamp(await handle.stat());
       } finally {
         await handle.close();
@@ -122,12 +178,16 @@ async function jsonFiles(folder: string): Promise<string[]> {
   }
 }
 
-async function statFile(file: string): Promise<FileStamp | undefined> {
+/**
+ * Synchronous on purpose: a stat of a local file takes microseconds, while the
+ * async one's thread-pool round trip was the largest cost of a replay.
+ */
+function statFile(file: string): FileStamp | undefined {
   try {
-    const stats = await stat(file);
-    return stats.isFile() ? toStamp(stats) : undefined;
+    const stats = statSync(file, { throwIfNoEntry: false });
+    return stats?.isFile() === true ? toStamp(stats) : undefined;
   } catch (error) {
-    if (isNotFound(error) || (error as NodeJS.ErrnoException).code === 'ENOTDIR') return undefined;
+    if ((error as NodeJS.ErrnoException).code === 'ENOTDIR') return undefined;
     throw error;
   }
 }

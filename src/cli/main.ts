@@ -1,0 +1,16 @@
+import { Command } from 'commander';
+import { createRequire } from 'node:module';
+import { serveCommand } from './serve-command.js';
+
+const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
+
+export function createProgram(): Command {
+  return new Command('llm-replay')
+    .description('Record/replay proxy for Ollama and OpenAI-compatible LLM APIs')
+    .version(version)
+    .addCommand(serveCommand());
+}
+
+export async function main(argv: readonly string[]): Promise<void> {
+  await createProgram().parseAsync(argv);
+}

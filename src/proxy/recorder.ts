@@ -1,0 +1,302 @@
+import { LlmReplayError, errorFlavorForPath, toLlmReplayError } from '../errors.js';
+import type { Mode } from '../options.js';
+import { createRecording, recordedResponse, type RecordedResponse, type RecordingEnvelope } from '../recording/envelope.js';
+import { isJsonObject, type JsonValue } from '../recording/json-value.js';
+import { describeDifferences, findNearest } from '../recording/nearest.js';
+import { parseJson } from '../recording/parse-json.js';
+import { recordingIdForBody } from '../recording/recording-id.js';
+import type { RecordingStore } from '../recording/recording-store.js';
+import { headerOf, pathAndSearch } from '../web/fast-request.js';
+import { fixedResponse } from '../web/fixed-response.js';
+import { bodyValue, readBodyBytes } from './request-body.js';
+import type { Upstream, UpstreamResponse } from './upstream.js';
+import {
+  STREAM_CONTENT_TYPES,
+  createChunkCollector,
+  jsonText,
+  renderStream,
+  streamFormatForPath,
+  streamFormatOf,
+} from './wire-format.js';
+
+export const TEST_ID_HEADER = 'x-llm-replay-test-id';
+
+const ID_MEMO_LIMIT = 10_000;
+
+export interface RecorderOptions {
+  mode: Mode;
+  store: RecordingStore;
+  upstream: Upstream;
+  /** Largest request body in bytes. */
+  bodyLimit: number;
+  /** Called with every recording id served from or written to the store. */
+  onUse?: (id: string) => void;
+  /** One line per request, when verbose. */
+  log?: (line: string) => void;
+}
+
+export interface RecorderContext {
+  /** Test isolation name; overrides the `x-llm-replay-test-id` header. */
+  testId?: string;
+}
+
+/** The web-standard core shared by the HTTP server and the msw handlers. */
+export type Recorder = (request: Request, context?: RecorderContext) => Promise<Response>;
+
+type Source = 'recording' | 'upstream';
+
+interface Exchange {
+  id: string;
+  method: string;
+  path: string;
+  pathAndQuery: string;
+  body: JsonValue;
+  bytes: Uint8Array;
+  headers: Headers;
+  testId: string | undefined;
+}
+
+const UPSTREAM_DROPPED_HEADERS = ['content-length', 'content-encoding'];
+
+/** The OpenAI SDK's class names for HTTP statuses, which llama-stack stores as the exception type. */
+function sdkErrorType(status: number): string {
+  const byStatus: Record<number, string> = {
+    400: 'BadRequestError',
+    401: 'AuthenticationError',
+    403: 'PermissionDeniedError',
+    404: 'NotFoundError',
+    409: 'ConflictError',
+    422: 'UnprocessableEntityError',
+    429: 'RateLimitError',
+  };
+  return byStatus[status] ?? (status >= 500 ? 'InternalServerError' : 'APIStatusError');
+}
+
+function errorMessageOf(data: JsonValue, status: number): string {
+  if (isJsonObject(data)) {
+    const error = data['error'];
+    if (typeof error === 'string') return error;
+    if (isJsonObject(error) && typeof error['message'] === 'string') return error['message'];
+  }
+  return typeof data === 'string' && data !== '' ? data : `upstream answered ${status}`;
+}
+
+interface Rendered {
+  status: number;
+  contentType: string;
+  body: Uint8Array;
+}
+
+/** Recorded bodies are immutable once read, so their rendering is computed once per envelope. */
+const renderCache = new WeakMap<RecordingEnvelope, Rendered>();
+
+function render(envelope: RecordingEnvelope, path: string): Rendered {
+  const cached = renderCache.get(envelope);
+  if (cached !== undefined) return cached;
+  const response: RecordedResponse = recordedResponse(envelope);
+  let rendered: Rendered;
+  if (response.kind === 'stream') {
+    const format = streamFormatForPath(path);
+    rendered = { status: response.status, contentType: STREAM_CONTENT_TYPES[format], body: Buffer.from(renderStream(format, response.chunks)) };
+  } else {
+    rendered = { status: response.status, contentType: 'application/json', body: Buffer.from(jsonText(response.data)) };
+  }
+  renderCache.set(envelope, rendered);
+  return rendered;
+}
+
+function parseOrText(text: string): JsonValue {
+  try {
+    return parseJson(text);
+  } catch {
+    return text;
+  }
+}
+
+export function createRecorder(options: RecorderOptions): Recorder {
+  const { mode, store, upstream, bodyLimit } = options;
+  const saves = mode === 'record' || mode === 'record-if-missing';
+
+  function replay(id: string, path: string, envelope: RecordingEnvelope): Response {
+    const rendered = render(envelope, path);
+    return fixedResponse({
+      status: rendered.status,
+      headers: { 'content-type': rendered.contentType, 'x-llm-replay-id': id, 'x-llm-replay-source': 'recording' },
+      body: rendered.body,
+    });
+  }
+
+  async function missError(exchange: Exchange): Promise<LlmReplayError> {
+    const model = isJsonObject(exchange.body) ? exchange.body['model'] : undefined;
+    const modelText = typeof model === 'string' ? `model "${model}"` : 'no model';
+    const nearest = await findNearest(store, { method: exchange.method, path: exchange.path, body: exchange.body }, 1);
+    const hint =
+      nearest[0] === undefined
+        ? `There are no recordings in ${store.dir}.`
+        : `Nearest recording: ${nearest[0].id} (${nearest[0].endpoint}), which differs at ${describeDifferences(nearest[0].differences)}.`;
+    return new LlmReplayError(
+      'recording_not_found',
+      `No recording ${exchange.id} for ${exchange.method} ${exchange.path} (${modelText}${exchange.testId === undefined ? '' : `, test "${exchange.testId}"`}) in ${store.dir}. ${hint} To record it, run llm-replay serve --mode record-if-missing --upstream URL --recordings ${store.dir} and send the request again.`,
+    );
+  }
+
+  async function save(exchange: Exchange, response: RecordedResponse): Promise<void> {
+    const input = {
+      method: exchange.method,
+      url: upstream.urlFor(exchange.pathAndQuery),
+      path: exchange.path,
+      body: exchange.body,
+      response,
+    };
+    const envelope = createRecording(exchange.testId === undefined ? input : { ...input, testId: exchange.testId });
+    await store.write(exchange.id, envelope);
+    options.onUse?.(exchange.id);
+  }
+
+  function relayStream(exchange: Exchange, answer: UpstreamResponse, headers: Headers): Response {
+    const format = streamFormatOf(answer.headers.get('content-type'))!;
+    const collector = createChunkCollector(format);
+    const iterator = (answer.body as AsyncIterable<Uint8Array>)[Symbol.asyncIterator]();
+    const body = new ReadableStream<Uint8Array>({
+      async pull(controller) {
+        let step: IteratorResult<Uint8Array>;
+        try {
+          step = await iterator.next();
+        } catch (error) {
+          options.log?.(`${exchange.method} ${exchange.path} ${exchange.id}: upstream stream broke, nothing saved (${String(error)})`);
+          controller.error(error);
+          return;
+        }
+        if (!step.done) {
+          const bytes = step.value;
+          if (saves) collector.push(bytes);
+          controller.enqueue(bytes);
+          return;
+        }
+        if (saves) {
+          try {
+            await save(exchange, { kind: 'stream', status: answer.status, chunks: collector.finish() });
+          } catch (error) {
+            options.log?.(`${exchange.method} ${exchange.path} ${exchange.id}: stream not saved: ${toLlmReplayError(error).message}`);
+          }
+        }
+        controller.close();
+      },
+      async cancel() {
+        // The client went away mid-stream: an interrupted stream is never saved.
+        await iterator.return?.();
+      },
+    });
+    return new Response(body, { status: answer.status, headers });
+  }
+
+  async function forward(exchange: Exchange): Promise<Response> {
+    const answer = await upstream.send({
+      method: exchange.method,
+      pathAndQuery: exchange.pathAndQuery,
+      headers: exchange.headers,
+      body: exchange.bytes,
+    });
+    const headers = answer.headers;
+    for (const name of UPSTREAM_DROPPED_HEADERS) headers.delete(name);
+    headers.set('x-llm-replay-id', exchange.id);
+    headers.set('x-llm-replay-source', 'upstream');
+    const ok = answer.status >= 200 && answer.status < 300;
+    if (ok && streamFormatOf(answer.headers.get('content-type')) !== undefined) {
+      return relayStream(exchange, answer, headers);
+    }
+    const chunks: Uint8Array[] = [];
+    try {
+      for await (const chunk of answer.body as AsyncIterable<Uint8Array>) chunks.push(chunk);
+    } catch (error) {
+      throw new LlmReplayError(
+        'upstream_interrupted',
+        `The upstream ${upstream.base} broke off its answer to ${exchange.method} ${exchange.path}; nothing was saved. Check the model server's logs and send the request again.`,
+        { cause: error },
+      );
+    }
+    const text = Buffer.concat(chunks).toString('utf8');
+    if (saves) {
+      const data = parseOrText(text);
+      if (ok && typeof data === 'string' && text.trim() !== '') {
+        options.log?.(`${exchange.method} ${exchange.path} ${exchange.id}: answer is not JSON, relayed but not saved`);
+      } else if (ok) {
+        await save(exchange, { kind: 'json', status: answer.status, data });
+      } else {
+        await save(exchange, {
+          kind: 'error',
+          status: answer.status,
+          data,
+          message: errorMessageOf(data, answer.status),
+          errorType: sdkErrorType(answer.status),
+        });
+      }
+    }
+    return new Response(text === '' && (answer.status === 204 || answer.status === 304) ? null : text, {
+      status: answer.status,
+      headers,
+    });
+  }
+
+  /**
+   * Ids of request texts seen before, so a repeated replay skips parsing and
+   * hashing. Bounded: cleared when full, which only costs recomputation.
+   */
+  const idMemo = new Map<string, string>();
+
+  function idFor(method: string, path: string, text: string, testId: string | undefined, body: () => JsonValue): string {
+    const key = `${method} ${path}\n${testId ?? ''}\n${text}`;
+    let id = idMemo.get(key);
+    if (id === undefined) {
+      id = recordingIdForBody(method, path, body(), testId);
+      if (idMemo.size >= ID_MEMO_LIMIT) idMemo.clear();
+      idMemo.set(key, id);
+    }
+    return id;
+  }
+
+  async function handle(request: Request, context: RecorderContext = {}): Promise<Response> {
+    const { path, search } = pathAndSearch(request.url);
+    const started = performance.now();
+    let id = '-';
+    let source: Source | 'error' = 'error';
+    let response: Response;
+    try {
+      const method = request.method.toUpperCase();
+      const bytes = await readBodyBytes(request, path, bodyLimit);
+      const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
+      const testId = context.testId ?? headerOf(request, TEST_ID_HEADER);
+      let body: JsonValue | undefined;
+      const parsed = (): JsonValue => (body ??= bodyValue(request, path, text));
+      id = idFor(method, path, text, testId, parsed);
+      const recorded = mode === 'replay' || mode === 'record-if-missing' ? await store.read(id) : undefined;
+      const exchange = (): Exchange => ({
+        id,
+        method,
+        path,
+        pathAndQuery: path + search,
+        body: parsed(),
+        bytes,
+        headers: request.headers,
+        testId,
+      });
+      if (recorded !== undefined) {
+        source = 'recording';
+        options.onUse?.(id);
+        response = replay(id, path, recorded);
+      } else if (mode === 'replay') {
+        throw await missError(exchange());
+      } else {
+        source = 'upstream';
+        response = await forward(exchange());
+      }
+    } catch (error) {
+      const failure = toLlmReplayError(error);
+      response = failure.toResponse(errorFlavorForPath(path), id === '-' ? {} : { 'x-llm-replay-id': id });
+    }
+    options.log?.(`${request.method} ${path} ${id} ${source} ${response.status} ${(performance.now() - started).toFixed(1)}ms`);
+    return response;
+  }
+
+  return handle;
+}

@@ -1,0 +1,113 @@
+import type { IncomingMessage } from 'node:http';
+import { Readable } from 'node:stream';
+import { attachFastView } from '../web/fast-request.js';
+
+const INCOMING = Symbol('incoming');
+const URL_KEY = Symbol('url');
+const HEADERS = Symbol('headers');
+const BYTES = Symbol('bytes');
+const REAL = Symbol('real');
+
+interface NodeRequestObject {
+  [INCOMING]: IncomingMessage;
+  [URL_KEY]: string;
+  [HEADERS]?: Headers;
+  [BYTES]?: Uint8Array;
+  [REAL]?: Request;
+}
+
+function headersOf(self: NodeRequestObject): Headers {
+  if (self[HEADERS] === undefined) {
+    const headers = new Headers();
+    const raw = self[INCOMING].rawHeaders;
+    for (let i = 0; i < raw.length; i += 2) headers.append(raw[i]!, raw[i + 1]!);
+    self[HEADERS] = headers;
+  }
+  return self[HEADERS];
+}
+
+function real(self: NodeRequestObject): Request {
+  if (self[REAL] !== undefined) return self[REAL];
+  const req = self[INCOMING];
+  const method = req.method ?? 'GET';
+  const hasBody = method !== 'GET' && method !== 'HEAD';
+  const body = !hasBody ? null : (self[BYTES] ?? (Readable.toWeb(req) as ReadableStream<Uint8Array>));
+  // Node's fetch needs `duplex` to accept a streaming body.
+  self[REAL] = new Request(self[URL_KEY], { method, headers: headersOf(self), body, duplex: 'half' } as RequestInit);
+  return self[REAL];
+}
+
+/**
+ * Node's Request is costly to build (a web stream per body), and a replay
+ * needs only the method, URL, a few headers and the body bytes. This object is
+ * a Request to everyone (`instanceof`, every property and method), backed by a
+ * real Request built on first use of anything else — the approach of hono's
+ * node adapter; no maintained library exposes it on its own.
+ */
+const prototype: object = Object.create(Request.prototype);
+Object.defineProperties(prototype, {
+  method: { get: (function (this: NodeRequestObject) { return this[INCOMING].method ?? 'GET'; }) },
+  url: { get: (function (this: NodeRequestObject) { return this[URL_KEY]; }) },
+  headers: { get: (function (this: NodeRequestObject) { return headersOf(this); }) },
+});
+for (const key of ['destination', 'referrer', 'referrerPolicy', 'mode', 'credentials', 'cache', 'redirect', 'integrity', 'keepalive', 'signal', 'body', 'bodyUsed', 'duplex'] as const) {
+  Object.defineProperty(prototype, key, {
+    get(this: NodeRequestObject) {
+      return (real(this) as unknown as Record<string, unknown>)[key];
+    },
+  });
+}
+for (const key of ['clone', 'blob', 'arrayBuffer', 'text', 'json', 'formData', 'bytes'] as const) {
+  Object.defineProperty(prototype, key, {
+    value(this: NodeRequestObject, ...args: unknown[]) {
+      const request = real(this) as unknown as Record<string, (...a: unknown[]) => unknown>;
+      return request[key]!.apply(request, args);
+    },
+  });
+}
+
+function readIncoming(self: NodeRequestObject, limit: number): Promise<Uint8Array | undefined> {
+  const req = self[INCOMING];
+  return new Promise((resolve, reject) => {
+    const parts: Buffer[] = [];
+    let size = 0;
+    const onData = (part: Buffer): void => {
+      size += part.length;
+      if (size > limit) {
+        req.off('data', onData).off('end', onEnd).off('error', reject);
+        // Drain the rest so the connection stays usable for the error answer.
+        req.resume();
+        resolve(undefined);
+        return;
+      }
+      parts.push(part);
+    };
+    const onEnd = (): void => {
+      const bytes = parts.length === 1 ? parts[0]! : Buffer.concat(parts, size);
+      self[BYTES] = bytes;
+      resolve(bytes);
+    };
+    req.on('data', onData).once('end', onEnd).once('error', reject);
+  });
+}
+
+export function nodeRequest(req: IncomingMessage, origin: string): Request {
+  const self = Object.create(prototype) as NodeRequestObject;
+  self[INCOMING] = req;
+  self[URL_KEY] = origin + (req.url ?? '/');
+  const request = self as unknown as Request;
+  attachFastView(request, {
+    readBody(limit) {
+      if (self[REAL] !== undefined) {
+        return self[REAL].arrayBuffer().then((buffer) => (buffer.byteLength > limit ? undefined : new Uint8Array(buffer)));
+      }
+      if (self[BYTES] !== undefined) return Promise.resolve(self[BYTES]);
+      return readIncoming(self, limit);
+    },
+    header(name) {
+      const value = req.headers[name];
+      return Array.isArray(value) ? value.join(', ') : value;
+    },
+  });
+  return request;
+}

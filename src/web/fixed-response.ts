@@ -1,0 +1,59 @@
+/**
+ * A Response whose status, headers and body are known up front (every
+ * replayed answer). It is a real Response to anyone who uses it — `instanceof`,
+ * `.json()`, `.body` all work, on a Response built on first use — but the
+ * HTTP edge can read the parts directly and skip building web streams, which
+ * dominate the cost of a replay. Node's Response cannot be built cheaply, and
+ * no library offers this, hence the hand-written wrapper.
+ */
+export interface FixedParts {
+  status: number;
+  headers: Record<string, string>;
+  /** Bytes, encoded once when the recording is first rendered. */
+  body: Uint8Array;
+}
+
+const PARTS = Symbol('llm-replay.fixedParts');
+const REAL = Symbol('llm-replay.realResponse');
+
+interface FixedResponseObject {
+  [PARTS]: FixedParts;
+  [REAL]?: Response;
+}
+
+function real(self: FixedResponseObject): Response {
+  const parts = self[PARTS];
+  self[REAL] ??= new Response(parts.body, { status: parts.status, headers: parts.headers });
+  return self[REAL];
+}
+
+const prototype: object = Object.create(Response.prototype);
+for (const key of ['type', 'url', 'redirected', 'status', 'ok', 'statusText', 'headers', 'body', 'bodyUsed'] as const) {
+  Object.defineProperty(prototype, key, {
+    get(this: FixedResponseObject) {
+      if (key === 'status') return this[PARTS].status;
+      if (key === 'ok') return this[PARTS].status >= 200 && this[PARTS].status < 300;
+      return real(this)[key];
+    },
+  });
+}
+for (const key of ['clone', 'blob', 'arrayBuffer', 'text', 'json', 'formData', 'bytes'] as const) {
+  Object.defineProperty(prototype, key, {
+    value(this: FixedResponseObject, ...args: unknown[]) {
+      const response = real(this) as unknown as Record<string, (...a: unknown[]) => unknown>;
+      return response[key]!.apply(response, args);
+    },
+  });
+}
+
+export function fixedResponse(parts: FixedParts): Response {
+  const response = Object.create(prototype) as FixedResponseObject;
+  response[PARTS] = parts;
+  return response as unknown as Response;
+}
+
+/** The parts of a fixed response nobody has read yet, for the edge to write directly. */
+export function fixedPartsOf(response: Response): FixedParts | undefined {
+  const candidate = response as unknown as Partial<FixedResponseObject>;
+  return candidate[PARTS] !== undefined && candidate[REAL] === undefined ? candidate[PARTS] : undefined;
+}
