@@ -1,5 +1,7 @@
 import { Command } from 'commander';
 import { createRequire } from 'node:module';
+import { batchCommand } from './batch-command.js';
+import { idCommand } from './id-command.js';
 import { serveCommand } from './serve-command.js';
 
 const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
@@ -8,7 +10,9 @@ export function createProgram(): Command {
   return new Command('llm-replay')
     .description('Record/replay proxy for Ollama and OpenAI-compatible LLM APIs')
     .version(version)
-    .addCommand(serveCommand());
+    .addCommand(serveCommand())
+    .addCommand(idCommand())
+    .addCommand(batchCommand());
 }
 
 export async function main(argv: readonly string[]): Promise<void> {

@@ -156,7 +156,7 @@ export function createRecorder(options: RecorderOptions): Recorder {
   function relayStream(exchange: Exchange, answer: UpstreamResponse, headers: Headers): Response {
     const format = streamFormatOf(answer.headers.get('content-type'))!;
     const collector = createChunkCollector(format);
-    const iterator = (answer.body as AsyncIterable<Uint8Array>)[Symbol.asyncIterator]();
+    const iterator = answer.body[Symbol.asyncIterator]();
     const body = new ReadableStream<Uint8Array>({
       async pull(controller) {
         let step: IteratorResult<Uint8Array>;
@@ -207,7 +207,7 @@ export function createRecorder(options: RecorderOptions): Recorder {
     }
     const chunks: Uint8Array[] = [];
     try {
-      for await (const chunk of answer.body as AsyncIterable<Uint8Array>) chunks.push(chunk);
+      for await (const chunk of answer.body) chunks.push(chunk);
     } catch (error) {
       throw new LlmReplayError(
         'upstream_interrupted',

@@ -1,5 +1,4 @@
 import { Agent, request as undiciRequest } from 'undici';
-import type { Readable } from 'node:stream';
 import { LlmReplayError } from '../errors.js';
 
 /** Per RFC 9110 these describe one connection, not the message, so they never cross the proxy. */
@@ -31,7 +30,8 @@ export interface UpstreamRequest {
 export interface UpstreamResponse {
   status: number;
   headers: Headers;
-  body: Readable;
+  /** Read once, chunk by chunk as it arrives; `return()` on the iterator stops the transfer. */
+  body: AsyncIterable<Uint8Array>;
 }
 
 export interface Upstream {
