@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, statSync, watch, type FSWatcher } from 'node:fs';
-import { mkdir, open, readdir, readFile, rename, unlink } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LlmReplayError } from '../errors.js';
 import { parseRecording, serializeRecording, type RecordingEnvelope } from './envelope.js';
@@ -124,28 +124,22 @@ export class RecordingStore {
   async write(id: string, envelope: RecordingEnvelope): Promise<string> {
     const file = this.fileFor(id);
     const folder = join(this.dir, 'responses');
-    await mkdir(folder, { recursive: true });
+    if (!existsSync(folder)) await mkdir(folder, { recursive: true });
     const temp = join(folder, `.${id}.json.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
-    let stamp: FileStamp;
     try {
-      const handle = await open(temp, 'wx');
-      try {
-        // No fsync: the rename already makes the file appear whole or not at all,
-        // and a recording lost to a power cut is simply recorded again.
-        await handle.writeFile(serializeRecording(envelope), 'utf8');
-        stamp = toStamp(await handle.stat());
-      } finally {
-        await handle.close();
-      }
+      // No fsync: the rename already makes the file appear whole or not at all,
+      // and a recording lost to a power cut is simply recorded again.
+      await writeFile(temp, serializeRecording(envelope), { encoding: 'utf8', flag: 'wx' });
       await rename(temp, file);
     } catch (error) {
       await unlink(temp).catch(() => undefined);
       throw error;
     }
-    // The rename keeps the temp file's inode, so a later read recognises this exact content.
-    this.cache.set(id, { file, ...stamp, envelope });
+    const stamp = statFile(file);
+    if (stamp !== undefined) this.cache.set(id, { file, ...stamp, envelope });
     return file;
   }
+
 
   /** Every recording file, by id (a `responses/` file wins over a top-level one), sorted by id. */
   async list(): Promise<Array<{ id: string; file: string }>> {

@@ -126,3 +126,45 @@ describe('RecordingStore', () => {
     });
   });
 });
+
+describe('RecordingStore with watch', () => {
+  const waitFor = async (check: () => Promise<boolean>): Promise<void> => {
+    for (let i = 0; i < 100; i += 1) {
+      if (await check()) return;
+      await new Promise((done) => setTimeout(done, 20));
+    }
+    throw new Error('condition not met within 2 s');
+  };
+  const contentOf = (found: RecordingEnvelope | undefined): unknown =>
+    (found?.response.body as { __data__?: { message?: { content?: string } } } | null)?.__data__?.message?.content;
+
+  it('serves cached recordings and sees files changed, added and removed by other processes', async () => {
+    const writer = new RecordingStore(dir);
+    const store = new RecordingStore(dir, { watch: true });
+    try {
+      await writer.write('aaaaaaaaaaaa', envelope('first'));
+      expect(contentOf(await store.read('aaaaaaaaaaaa'))).toBe('first');
+      await writeFile(join(dir, 'responses', 'aaaaaaaaaaaa.json'), serializeRecording(envelope('second')));
+      await waitFor(async () => contentOf(await store.read('aaaaaaaaaaaa')) === 'second');
+      await rm(join(dir, 'responses', 'aaaaaaaaaaaa.json'));
+      await waitFor(async () => (await store.read('aaaaaaaaaaaa')) === undefined);
+      await writeFile(join(dir, 'bbbbbbbbbbbb.json'), serializeRecording(envelope('top level')));
+      expect(contentOf(await store.read('bbbbbbbbbbbb'))).toBe('top level');
+    } finally {
+      store.close();
+    }
+  });
+
+  it('starts watching responses/ once it appears', async () => {
+    const store = new RecordingStore(dir, { watch: true });
+    try {
+      expect(await store.read('cccccccccccc')).toBeUndefined();
+      await new RecordingStore(dir).write('cccccccccccc', envelope('one'));
+      expect(contentOf(await store.read('cccccccccccc'))).toBe('one');
+      await writeFile(join(dir, 'responses', 'cccccccccccc.json'), serializeRecording(envelope('two')));
+      await waitFor(async () => contentOf(await store.read('cccccccccccc')) === 'two');
+    } finally {
+      store.close();
+    }
+  });
+});
