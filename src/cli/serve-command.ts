@@ -29,13 +29,14 @@ export function serveCommand(): Command {
   }
   command.action(async (flags: Record<string, unknown>) => {
     const server = await startServer(optionsFromFlags(flags));
-    const { mode, recordings } = server.options;
-    process.stdout.write(`llm-replay listening on ${server.url} (mode=${mode}, recordings=${recordings})\n`);
     const stop = (): void => {
       void server.close().then(() => process.exit(0));
     };
+    // Before the ready line: whoever reads it may signal at once.
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
+    const { mode, recordings } = server.options;
+    process.stdout.write(`llm-replay listening on ${server.url} (mode=${mode}, recordings=${recordings})\n`);
   });
   return command;
 }
