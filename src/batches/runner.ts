@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { createWriteStream, renameSync, rmSync, type WriteStream } from 'node:fs';
 import { once } from 'node:events';
 import { toLlmReplayError } from '../errors.js';
+import { attachFastView } from '../web/fast-request.js';
 import { type BatchStore } from './batches.js';
 import { FAILED, PENDING, SUCCEEDED, type BatchDatabase, type BatchRow, type FileRow } from './db.js';
 import { newFileId, type FileStore } from './files.js';
@@ -18,6 +19,10 @@ const MAX_ERRORS = 1000;
 const INSERT_CHUNK = 1000;
 /** Rows read per query while writing output files. */
 const OUTPUT_PAGE = 256;
+/** Longest stretch the send loop runs before letting I/O (HTTP polls, the result flush) through. */
+const YIELD_EVERY_MS = 10;
+/** Results queued before they are written without waiting for the next turn. */
+const FLUSH_AT = 512;
 /** How long `close` lets in-flight requests settle before aborting them (they stay pending, redone on resume). */
 const CLOSE_GRACE_MS = 5_000;
 
@@ -85,8 +90,9 @@ export function batchRequestId(customId: string, body: string): string {
 export class BatchRunner {
   private readonly runs = new Map<string, Run>();
   private closed = false;
-  /** Aborts in-flight line requests when closing takes too long. */
-  private readonly shutdown = new AbortController();
+  /** In-flight line requests, aborted when closing takes too long. */
+  private readonly inFlight = new Set<AbortController>();
+  private aborted = false;
   private results: Result[] = [];
   private flushScheduled = false;
   private readonly stmts;
@@ -171,7 +177,10 @@ export class BatchRunner {
       run.stop ??= 'shutdown';
       run.wake?.();
     }
-    const timer = setTimeout(() => this.shutdown.abort(), CLOSE_GRACE_MS);
+    const timer = setTimeout(() => {
+      this.aborted = true;
+      for (const controller of this.inFlight) controller.abort();
+    }, CLOSE_GRACE_MS);
     try {
       await Promise.all([...this.runs.values()].map((run) => run.done));
     } finally {
@@ -356,6 +365,7 @@ export class BatchRunner {
     let next = 0;
     let exhausted = false;
     let outcome: 'done' | 'stopped' | 'expired' = 'done';
+    let lastYield = performance.now();
     const settled = (): void => {
       inFlight -= 1;
       const wake = run.wake;
@@ -387,6 +397,13 @@ export class BatchRunner {
         await waitForSlot();
         continue;
       }
+      // Replayed answers can settle without touching I/O, so the loop could
+      // otherwise starve the server (and the result flush) until the batch ends.
+      if (performance.now() - lastYield > YIELD_EVERY_MS) {
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        lastYield = performance.now();
+        continue;
+      }
       const item = page[next]!;
       page[next] = undefined as unknown as PendingRow; // let the body go once sent
       next += 1;
@@ -403,12 +420,19 @@ export class BatchRunner {
     const id = batchRequestId(item.custom_id, item.body);
     let state: number;
     let result: string;
+    const controller = new AbortController();
+    this.inFlight.add(controller);
     try {
-      const response = await this.options.dispatch(
-        new Request(INTERNAL_ORIGIN + row.endpoint, { method: 'POST', headers, body: item.body, signal: this.shutdown.signal }),
-      );
+      const request = new Request(INTERNAL_ORIGIN + row.endpoint, { method: 'POST', headers, body: item.body, signal: controller.signal });
+      // The recorder's side door: the body as bytes without reading the web stream (the standard body stays for anyone else).
+      const bytes = Buffer.from(item.body);
+      attachFastView(request, {
+        readBody: async (limit) => (bytes.length <= limit ? bytes : undefined),
+        header: (name) => headers[name],
+      });
+      const response = await this.options.dispatch(request);
       const text = await response.text();
-      if (this.shutdown.signal.aborted) return; // cut off by close: stays pending
+      if (this.aborted) return; // cut off by close: stays pending
       let body: unknown = text;
       let json = false;
       try {
@@ -431,7 +455,7 @@ export class BatchRunner {
             : null,
       });
     } catch (error) {
-      if (this.shutdown.signal.aborted) return; // cut off by close: stays pending
+      if (this.aborted) return; // cut off by close: stays pending
       const failure = toLlmReplayError(error);
       state = FAILED;
       result = JSON.stringify({
@@ -440,6 +464,8 @@ export class BatchRunner {
         response: null,
         error: { code: failure.code, message: failure.message },
       });
+    } finally {
+      this.inFlight.delete(controller);
     }
     this.record({ batchId: row.id, line: item.line, state, result });
   }
@@ -447,7 +473,8 @@ export class BatchRunner {
   /** Queues a result; results that finish in the same turn of the event loop share one transaction. */
   private record(result: Result): void {
     this.results.push(result);
-    if (!this.flushScheduled) {
+    if (this.results.length >= FLUSH_AT) this.flush();
+    else if (!this.flushScheduled) {
       this.flushScheduled = true;
       setImmediate(() => this.flush());
     }
