@@ -22,12 +22,15 @@ export async function startTestUpstream(models = ['gpt-test', 'embed-test'], del
   const server = createServer((req, res) => {
     const parts: Buffer[] = [];
     req.on('data', (part: Buffer) => parts.push(part));
-    req.on('end', () => void answer());
+    req.on('end', () => {
+      // Counted on arrival, so a request cut off by a crash still counts as sent.
+      if (req.method === 'POST') bodies.push(Buffer.concat(parts).toString('utf8'));
+      void answer();
+    });
     const answer = async (): Promise<void> => {
       if (delayMs > 0) await new Promise((done) => setTimeout(done, delayMs));
       const path = new URL(req.url ?? '/', 'http://x').pathname;
       seen.push(`${req.method} ${path}`);
-      if (req.method === 'POST') bodies.push(Buffer.concat(parts).toString('utf8'));
       const send = (status: number, text: string): void => {
         res.writeHead(status, { 'content-type': 'application/json', 'x-request-id': `req_${seen.length}` });
         res.end(text);
