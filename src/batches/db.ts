@@ -141,6 +141,8 @@ export function openBatchDatabase(dataDir: string): BatchDatabase {
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');
   db.pragma('busy_timeout = 5000');
+  // A long batch writes a lot of WAL; keep the file from staying large once checkpointed.
+  db.pragma('journal_size_limit = 67108864');
   const version = db.pragma('user_version', { simple: true }) as number;
   if (version > SCHEMA_VERSION) {
     db.close();

@@ -225,6 +225,7 @@ export class FileStore {
     const fields = new Map<string, string>();
     let file: { filename: string; bytes: number; truncated: boolean; stats: JsonlStats } | undefined;
     let written: Promise<void> | undefined;
+    let sink: ReturnType<typeof createWriteStream> | undefined;
     let parser: busboy.Busboy;
     try {
       parser = busboy({
@@ -255,7 +256,8 @@ export class FileStore {
             callback(null, chunk);
           },
         });
-        written = pipeline(stream, watch, createWriteStream(tmp));
+        sink = createWriteStream(tmp);
+        written = pipeline(stream, watch, sink);
         written.catch(() => undefined);
       });
       parser.on('close', resolve);
@@ -312,6 +314,7 @@ export class FileStore {
       this.insert(row);
       return renderFile({ seq: 0, ...row });
     } catch (error) {
+      sink?.destroy();
       await rm(tmp, { force: true });
       throw error;
     }

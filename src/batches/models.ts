@@ -8,10 +8,15 @@ export type Dispatch = (request: Request) => Promise<Response>;
  * a non-2xx answer, a body that is not a model list, an empty list, or a
  * failed call; the model check is then skipped.
  */
-export async function fetchModelIds(dispatch: Dispatch, headers: Record<string, string>): Promise<Set<string> | null> {
+export async function fetchModelIds(
+  dispatch: Dispatch,
+  headers: Record<string, string>,
+  signal?: AbortSignal,
+): Promise<Set<string> | null> {
   let body: unknown;
   try {
-    const response = await dispatch(new Request(`${INTERNAL_ORIGIN}/v1/models`, { method: 'GET', headers }));
+    const init: RequestInit = signal === undefined ? { method: 'GET', headers } : { method: 'GET', headers, signal };
+    const response = await dispatch(new Request(`${INTERNAL_ORIGIN}/v1/models`, init));
     if (response.status < 200 || response.status > 299) {
       await response.body?.cancel();
       return null;

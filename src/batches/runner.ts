@@ -278,7 +278,14 @@ export class BatchRunner {
         ),
       ]);
     }
-    const models = await fetchModelIds(this.options.dispatch, this.lineHeaders(row));
+    const modelsCall = new AbortController();
+    this.inFlight.add(modelsCall);
+    let models: Set<string> | null;
+    try {
+      models = await fetchModelIds(this.options.dispatch, this.lineHeaders(row), modelsCall.signal);
+    } finally {
+      this.inFlight.delete(modelsCall);
+    }
     if (run.stop !== null) return 'stopped';
 
     const endpoint = row.endpoint as BatchEndpoint;

@@ -150,6 +150,43 @@ describe('batch processing', () => {
     expect(order).toEqual(['a', 'a', 'b']);
   });
 
+  it('stays responsive while answers settle without I/O (as replays do)', async () => {
+    const dispatch = fakeDispatch();
+    const instant = Object.assign(async (request: Request) => {
+      if (request.method === 'GET') return new Response('{}', { status: 404 });
+      return Response.json({ id: 'chatcmpl-1', object: 'chat.completion', choices: [] });
+    }, dispatch);
+    const { client } = await startBatchesServer({ dispatch: instant });
+    const lines = Array.from({ length: 5000 }, (_, i) => chatLine(`c${i}`, 'x'));
+    const file = await uploadText(client, `${lines.join('\n')}\n`);
+    const created = await client.batches.create({ input_file_id: file.id, endpoint: CHAT, completion_window: '24h' });
+    const seen = new Set<number>();
+    let batch = created;
+    while (batch.status !== 'completed') {
+      batch = await client.batches.retrieve(created.id);
+      if (batch.status === 'in_progress') seen.add(batch.request_counts!.completed);
+    }
+    expect([...seen].some((n) => n > 0 && n < 5000)).toBe(true);
+  });
+
+  it('finishes cancelling a queued batch at once, while another holds the only slot', async () => {
+    const { client, dispatch } = await startBatchesServer({ maxConcurrentBatches: 1 });
+    let release!: () => void;
+    dispatch.gate = new Promise((done) => {
+      release = done;
+    });
+    const file = await uploadText(client, `${chatLine('a', 'x')}\n`);
+    const running = await client.batches.create({ input_file_id: file.id, endpoint: CHAT, completion_window: '24h' });
+    const queued = await client.batches.create({ input_file_id: file.id, endpoint: CHAT, completion_window: '24h' });
+    await waitUntil(client, running.id, (b) => b.status === 'in_progress');
+    expect((await client.batches.cancel(queued.id)).cancelling_at).not.toBeNull();
+    const cancelled = await waitForBatch(client, queued.id);
+    expect(cancelled).toMatchObject({ status: 'cancelled', in_progress_at: null, output_file_id: null, error_file_id: null });
+    expect((await client.batches.retrieve(running.id)).status).toBe('in_progress');
+    release();
+    expect((await waitForBatch(client, running.id)).status).toBe('completed');
+  });
+
   it('records a failed dispatch as an error line with response null', async () => {
     const dispatch = fakeDispatch();
     const { client } = await startBatchesServer({
