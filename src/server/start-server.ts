@@ -6,6 +6,7 @@ import { resolveOptions, type ResolvedServerOptions, type ServerOptions } from '
 import { createRecorder } from '../proxy/recorder.js';
 import { createUpstream } from '../proxy/upstream.js';
 import { RecordingStore } from '../recording/recording-store.js';
+import { createUsageLog } from '../usage/usage-log.js';
 import { pathAndSearch } from '../web/fast-request.js';
 import { toNodeListener, type FetchHandler } from './node-edge.js';
 
@@ -27,12 +28,16 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const log = resolved.verbose ? (line: string) => process.stderr.write(`llm-replay: ${line}\n`) : undefined;
   const store = new RecordingStore(resolve(resolved.recordings), { watch: true });
   const upstream = createUpstream(resolved.upstream, resolved.upstreamApiKey);
+  const usage = resolved.usageLog
+    ? createUsageLog({ data: resolved.data, recordings: resolved.recordings, mode: resolved.mode })
+    : undefined;
   const recorder = createRecorder({
     mode: resolved.mode,
     store,
     upstream,
     bodyLimit: resolved.bodyLimit,
     ...(log === undefined ? {} : { log }),
+    ...(usage === undefined ? {} : { onUse: (id: string) => usage.record(id) }),
   });
   const batches = createBatchesService({
     dataDir: resolve(resolved.data),
