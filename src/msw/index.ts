@@ -1,0 +1,129 @@
+import { resolve } from 'node:path';
+import { bypass, http, type HttpHandler } from 'msw';
+import { errorFlavorForPath, toLlmReplayError } from '../errors.js';
+import { resolveOptions, type Mode, type ServerOptions } from '../options.js';
+import { createFetchUpstream } from '../proxy/fetch-upstream.js';
+import { createRecorder, type Recorder } from '../proxy/recorder.js';
+import { RecordingStore } from '../recording/recording-store.js';
+import { createUsageLog } from '../usage/usage-log.js';
+import { currentTestId, resolveIsolation } from '../vitest/test-id.js';
+import { pathAndSearch } from '../web/fast-request.js';
+
+/**
+ * In-process record/replay for msw 2: request handlers that answer calls to
+ * the upstream origin inside the test process, with the same modes, ids and
+ * files as the proxy (they run the same recorder).
+ *
+ * ```ts
+ * import { setupServer } from 'msw/node';
+ * import { llmReplayHandlers } from 'llm-replay/msw';
+ *
+ * const server = setupServer(...llmReplayHandlers({ recordings: './recordings' }));
+ * beforeAll(() => server.listen({ onUnhandledRequest: 'error' }));
+ * afterAll(() => server.close());
+ * ```
+ */
+export interface LlmReplayHandlersOptions
+  extends Pick<ServerOptions, 'mode' | 'recordings' | 'data' | 'upstreamApiKey' | 'bodyLimit' | 'usageLog' | 'verbose'> {
+  /**
+   * The origin (and optional base path) whose requests are intercepted, and
+   * where record modes send them. A loopback host also catches its aliases
+   * (`localhost`, `127.0.0.1`, `[::1]` on the same port), since the ollama
+   * client defaults to `127.0.0.1:11434`. Env `LLM_REPLAY_UPSTREAM`.
+   * @default 'http://localhost:11434'
+   */
+  upstream?: string;
+  /**
+   * Put the running test's full name into the recording id (DESIGN 2.1).
+   * Needs `llm-replay/vitest/setup` in vitest's `setupFiles`. Env
+   * `LLM_REPLAY_ISOLATION`. @default false
+   */
+  isolation?: boolean;
+  /** Supplies the test id of each request yourself (any test runner); wins over `isolation`. */
+  testId?: () => string | undefined;
+}
+
+/** What the handlers resolved their options to. */
+export interface LlmReplayInProcess {
+  mode: Mode;
+  upstream: string;
+  /** Absolute recordings folder. */
+  recordings: string;
+  isolation: boolean;
+  /** The recorder core, for use without msw: `(request, {testId}) => Response`. */
+  recorder: Recorder;
+}
+
+const LOOPBACK = ['localhost', '127.0.0.1', '[::1]'];
+
+/** Resolves the options and builds the recorder the handlers run; exported for other interceptors. */
+export function createInProcessRecorder(options: LlmReplayHandlersOptions = {}): LlmReplayInProcess {
+  const { isolation, testId, ...serverOptions } = options;
+  const resolved = resolveOptions(serverOptions);
+  const log = resolved.verbose ? (line: string) => process.stderr.write(`llm-replay(msw): ${line}\n`) : undefined;
+  const usage = resolved.usageLog
+    ? createUsageLog({ data: resolved.data, recordings: resolved.recordings, mode: resolved.mode })
+    : undefined;
+  const recorder = createRecorder({
+    mode: resolved.mode,
+    store: new RecordingStore(resolve(resolved.recordings)),
+    upstream: createFetchUpstream(resolved.upstream, {
+      apiKey: resolved.upstreamApiKey,
+      // The real request must not be intercepted again.
+      prepare: (url, init) => bypass(url, init),
+    }),
+    bodyLimit: resolved.bodyLimit,
+    ...(log === undefined ? {} : { log }),
+    ...(usage === undefined ? {} : { onUse: (id: string) => usage.record(id) }),
+  });
+  return {
+    mode: resolved.mode,
+    upstream: resolved.upstream,
+    recordings: resolve(resolved.recordings),
+    isolation: resolveIsolation(isolation),
+    recorder,
+  };
+}
+
+/** The origins a handler listens on for an upstream URL. */
+function interceptedBases(upstream: string): { bases: string[]; prefix: string } {
+  const url = new URL(upstream);
+  const prefix = url.pathname.replace(/\/+$/, '');
+  const hosts = LOOPBACK.includes(url.hostname) ? LOOPBACK : [url.hostname];
+  const port = url.port === '' ? '' : `:${url.port}`;
+  return { bases: hosts.map((host) => `${url.protocol}//${host}${port}${prefix}`), prefix };
+}
+
+/**
+ * msw request handlers for one upstream: every request to it is answered by
+ * the recorder (replayed from a file, or forwarded with msw's `bypass` and
+ * saved, streams relayed chunk by chunk as they arrive).
+ */
+export function llmReplayHandlers(options: LlmReplayHandlersOptions = {}): HttpHandler[] {
+  const inProcess = createInProcessRecorder(options);
+  const { bases, prefix } = interceptedBases(inProcess.upstream);
+  const testIdOf = options.testId ?? (inProcess.isolation ? currentTestId : undefined);
+
+  const answer = async (request: Request): Promise<Response> => {
+    let path = pathAndSearch(request.url).path;
+    try {
+      let forRecorder = request;
+      if (prefix !== '') {
+        // The proxy sees paths without the upstream's base path; so must the id.
+        const { search } = pathAndSearch(request.url);
+        path = path.slice(prefix.length) || '/';
+        const url = `http://llm-replay.invalid${path}${search}`;
+        const body = request.method === 'GET' || request.method === 'HEAD' ? null : await request.arrayBuffer();
+        forRecorder = new Request(url, { method: request.method, headers: request.headers, body });
+      }
+      const testId = testIdOf?.();
+      return await inProcess.recorder(forRecorder, testId === undefined ? {} : { testId });
+    } catch (error) {
+      return toLlmReplayError(error).toResponse(errorFlavorForPath(path));
+    }
+  };
+
+  return bases.map((base) => http.all(`${base}/*`, ({ request }) => answer(request)));
+}
+
+export { type Mode } from '../options.js';
