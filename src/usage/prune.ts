@@ -1,0 +1,71 @@
+import { rm, unlink } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { RecordingStore } from '../recording/recording-store.js';
+import { readUsage, usageLogFiles, type UsageSummary } from './usage-log.js';
+
+export interface UnusedRecording {
+  id: string;
+  file: string;
+  /** From the file, when it can be read. */
+  endpoint: string | undefined;
+  model: string | undefined;
+}
+
+export interface PrunePlan {
+  /** Absolute recordings folder. */
+  recordings: string;
+  /** Absolute data folder (usage logs in `usage/`). */
+  data: string;
+  since: Date | undefined;
+  usage: UsageSummary;
+  /** Recordings in the folder. */
+  total: number;
+  /** Recordings no counted run used, sorted by id. */
+  unused: UnusedRecording[];
+}
+
+export interface PruneOptions {
+  recordings: string;
+  data: string;
+  since?: Date | undefined;
+}
+
+/** Finds the recordings that no logged run used. Reads only; deletes nothing. */
+export async function planPrune(options: PruneOptions): Promise<PrunePlan> {
+  const recordings = resolve(options.recordings);
+  const data = resolve(options.data);
+  const usage = await readUsage({ data, recordings, ...(options.since === undefined ? {} : { since: options.since }) });
+  const store = new RecordingStore(recordings);
+  const all = await store.list();
+  const unused: UnusedRecording[] = [];
+  for (const { id, file } of all) {
+    if (usage.used.has(id)) continue;
+    let endpoint: string | undefined;
+    let model: string | undefined;
+    try {
+      const envelope = await store.read(id);
+      endpoint = envelope?.request.endpoint;
+      model = envelope?.request.model;
+    } catch {
+      // An unreadable file is still a file nobody used; list it without details.
+    }
+    unused.push({ id, file, endpoint, model });
+  }
+  return { recordings, data, since: options.since, usage, total: all.length, unused };
+}
+
+/** Deletes recording files; one already gone counts as deleted. */
+export async function deleteRecordings(files: readonly string[]): Promise<void> {
+  for (const file of files) {
+    await unlink(file).catch((error: unknown) => {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    });
+  }
+}
+
+/** Deletes every usage log of a data folder; returns how many there were. */
+export async function resetUsage(data: string): Promise<number> {
+  const files = await usageLogFiles(data);
+  for (const file of files) await rm(file, { force: true });
+  return files.length;
+}
