@@ -31,6 +31,9 @@ const ERROR_KINDS = {
   // Configuration and tooling (never sent over HTTP, but still coded).
   invalid_option: { status: 500, type: 'configuration_error' },
   internal_error: { status: 500, type: 'server_error' },
+  // Recordings inspection (`llm-replay recordings ...`).
+  not_recordings_folder: { status: 500, type: 'configuration_error' },
+  ambiguous_id: { status: 400, type: 'invalid_request_error' },
 } as const satisfies Record<string, ErrorKind>;
 
 export type ErrorCode = keyof typeof ERROR_KINDS;

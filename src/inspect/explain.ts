@@ -1,0 +1,189 @@
+import type { RecordingEnvelope } from '../recording/envelope.js';
+import { describeDifferences, type JsonDifference } from '../recording/json-diff.js';
+import { isJsonObject, type JsonValue } from '../recording/json-value.js';
+import { findNearest } from '../recording/nearest.js';
+import { recordingIdForBody, stripQuery, urlPath } from '../recording/recording-id.js';
+import type { RecordingStore } from '../recording/recording-store.js';
+import { identify, testIdOf } from './identity.js';
+
+/** A request as the proxy sees it. */
+export interface ExplainInput {
+  method: string;
+  /** The path the client sent (a query string is ignored). */
+  path: string;
+  body: JsonValue;
+  testId?: string;
+}
+
+/** A difference outside the body that still changes the id. */
+export interface RouteChange {
+  field: 'method' | 'path' | 'test_id';
+  recorded: string | null;
+  requested: string | null;
+}
+
+/** A recording close to the request, and everything that keeps it from being the one. */
+export interface NearestMatch {
+  id: string;
+  file: string;
+  method: string;
+  /** `request.endpoint` of the recording. */
+  endpoint: string;
+  model: string;
+  /** Method, hashed path or test id, where they differ from the request's. */
+  route: RouteChange[];
+  /** Where the recording's body differs from the request's (`a`: recorded, `b`: requested). */
+  differences: JsonDifference[];
+  /** True when the recording's path is llama-stack's doubled `/v1/v1/...` form of the requested path. */
+  doubledV1: boolean;
+  /** Set when neither route nor body differ, yet the ids do: the file is misnamed (the id its request gives). */
+  misnamedAs?: string;
+}
+
+/** Why a request would, or would not, be served from a recordings folder. */
+export interface Explanation {
+  id: string;
+  method: string;
+  path: string;
+  model: string | null;
+  testId: string | null;
+  dir: string;
+  recorded: boolean;
+  /** The file serving the request, when recorded. */
+  file?: string;
+  /** Set when a file with the id exists but cannot be read. */
+  problem?: string;
+  /** The closest recordings, best first (same ranking as the proxy's replay-miss error). */
+  nearest: NearestMatch[];
+}
+
+export interface ExplainOptions {
+  /** How many nearest recordings to report. @default 3 */
+  limit?: number;
+  /** The caller already looked the id up and found nothing (the proxy): skip the lookup. */
+  known?: 'missing';
+}
+
+/**
+ * The engine behind `recordings why` and the proxy's replay-miss error: the id
+ * the request gets, whether it is recorded, and if not the nearest
+ * recordings with every place they differ.
+ */
+export async function explainRequest(store: RecordingStore, input: ExplainInput, options: ExplainOptions = {}): Promise<Explanation> {
+  const method = input.method.toUpperCase();
+  const path = stripQuery(input.path);
+  const id = recordingIdForBody(method, path, input.body, input.testId);
+  const model = isJsonObject(input.body) && typeof input.body['model'] === 'string' ? input.body['model'] : null;
+  const explanation: Explanation = {
+    id,
+    method,
+    path,
+    model,
+    testId: input.testId ?? null,
+    dir: store.dir,
+    recorded: false,
+    nearest: [],
+  };
+  try {
+    if (options.known !== 'missing' && (await store.read(id)) !== undefined) {
+      explanation.recorded = true;
+      explanation.file = store.fileFor(id);
+      const listed = (await store.list()).find((entry) => entry.id === id);
+      if (listed !== undefined) explanation.file = listed.file;
+      return explanation;
+    }
+  } catch (error) {
+    explanation.problem = error instanceof Error ? error.message : String(error);
+    return explanation;
+  }
+  const nearest = await findNearest(store, { method, path, body: input.body }, options.limit ?? 3);
+  for (const candidate of nearest) {
+    let envelope: RecordingEnvelope | undefined;
+    try {
+      envelope = await store.read(candidate.id);
+    } catch {
+      continue;
+    }
+    if (envelope === undefined) continue;
+    explanation.nearest.push(matchOf(candidate.id, candidate.file, envelope, { method, path, testId: input.testId }, candidate.differences));
+  }
+  return explanation;
+}
+
+function matchOf(
+  id: string,
+  file: string,
+  envelope: RecordingEnvelope,
+  requested: { method: string; path: string; testId: string | undefined },
+  differences: JsonDifference[],
+): NearestMatch {
+  const request = envelope.request;
+  const identity = identify(id, envelope);
+  // The path the recording's id was computed from: the url's path (llama-stack), or the endpoint.
+  const recordedPath = identity.matchedPath ?? identity.path;
+  const recordedMethod = request.method.toUpperCase();
+  const recordedTestId = testIdOf(envelope) ?? null;
+  const route: RouteChange[] = [];
+  if (recordedMethod !== requested.method) route.push({ field: 'method', recorded: recordedMethod, requested: requested.method });
+  if (recordedPath !== requested.path) route.push({ field: 'path', recorded: recordedPath, requested: requested.path });
+  if (recordedTestId !== (requested.testId ?? null)) route.push({ field: 'test_id', recorded: recordedTestId, requested: requested.testId ?? null });
+  const match: NearestMatch = {
+    id,
+    file,
+    method: recordedMethod,
+    endpoint: request.endpoint,
+    model: request.model,
+    route,
+    differences,
+    doubledV1: recordedPath !== requested.path && collapseDoubledV1(recordedPath) === requested.path,
+  };
+  if (route.length === 0 && differences.length === 0 && identity.matchedPath === undefined) match.misnamedAs = identity.expected;
+  return match;
+}
+
+/** `/v1/v1/chat/completions` → `/v1/chat/completions`: llama-stack's OpenAI client doubles the `/v1` of its base URL. */
+export function collapseDoubledV1(path: string): string {
+  return path.replace(/\/v1\/v1(?=\/|$)/, '/v1');
+}
+
+/** One line: where a nearest recording differs (`path: "/v1/v1/x" ≠ "/v1/x"; $.messages[0].content: "a" ≠ "b"`). */
+export function describeMatch(match: NearestMatch): string {
+  const parts = match.route.map(
+    (change) => `${change.field}: ${change.recorded === null ? '(none)' : JSON.stringify(change.recorded)} ≠ ${change.requested === null ? '(none)' : JSON.stringify(change.requested)}`,
+  );
+  if (match.differences.length > 0 || parts.length === 0) parts.push(describeDifferences(match.differences));
+  return parts.join('; ');
+}
+
+/** The command that records a missing request into `dir`. */
+export function recordCommand(dir: string): string {
+  return `llm-replay serve --mode record-if-missing --upstream URL --recordings ${dir}`;
+}
+
+/**
+ * The replay-miss message, shared by the proxy's 404 and `recordings why`:
+ * the id, method, path and model, the nearest recording and where it
+ * differs, and the command that records the request.
+ */
+export function missMessage(explanation: Explanation): string {
+  const { id, method, path, model, testId, dir } = explanation;
+  const modelText = model === null ? 'no model' : `model "${model}"`;
+  const nearest = explanation.nearest[0];
+  let hint: string;
+  if (nearest === undefined) {
+    hint = `There are no recordings in ${dir}.`;
+  } else {
+    hint = `Nearest recording: ${nearest.id} (${nearest.endpoint}), which differs at ${describeMatch(nearest)}.`;
+    if (nearest.misnamedAs !== undefined) {
+      hint += ` Its file name does not match its request, which gives ${nearest.misnamedAs}: run llm-replay recordings verify --recordings ${dir}.`;
+    } else if (nearest.doubledV1) {
+      hint += ` llama-stack recorded it under its doubled /v1 path: copy llama-stack recordings with llm-replay recordings import LLAMA_STACK_DIR --recordings ${dir}.`;
+    }
+  }
+  return `No recording ${id} for ${method} ${path} (${modelText}${testId === null ? '' : `, test "${testId}"`}) in ${dir}. ${hint} To record it, run ${recordCommand(dir)} and send the request again.`;
+}
+
+/** The path a client's URL reaches the proxy with, so `why --path` also takes a full URL. */
+export function requestPathOf(pathOrUrl: string): string {
+  return /^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(pathOrUrl) ? urlPath(pathOrUrl) : stripQuery(pathOrUrl);
+}
