@@ -1,8 +1,8 @@
 import { LlmReplayError, errorFlavorForPath, toLlmReplayError } from '../errors.js';
+import { explainRequest, missMessage } from '../inspect/explain.js';
 import type { Mode } from '../options.js';
 import { createRecording, recordedResponse, type RecordedResponse, type RecordingEnvelope } from '../recording/envelope.js';
 import { isJsonObject, type JsonValue } from '../recording/json-value.js';
-import { describeDifferences, findNearest } from '../recording/nearest.js';
 import { parseJson } from '../recording/parse-json.js';
 import { recordingIdForBody } from '../recording/recording-id.js';
 import type { RecordingStore } from '../recording/recording-store.js';
@@ -127,17 +127,10 @@ export function createRecorder(options: RecorderOptions): Recorder {
   }
 
   async function missError(exchange: Exchange): Promise<LlmReplayError> {
-    const model = isJsonObject(exchange.body) ? exchange.body['model'] : undefined;
-    const modelText = typeof model === 'string' ? `model "${model}"` : 'no model';
-    const nearest = await findNearest(store, { method: exchange.method, path: exchange.path, body: exchange.body }, 1);
-    const hint =
-      nearest[0] === undefined
-        ? `There are no recordings in ${store.dir}.`
-        : `Nearest recording: ${nearest[0].id} (${nearest[0].endpoint}), which differs at ${describeDifferences(nearest[0].differences)}.`;
-    return new LlmReplayError(
-      'recording_not_found',
-      `No recording ${exchange.id} for ${exchange.method} ${exchange.path} (${modelText}${exchange.testId === undefined ? '' : `, test "${exchange.testId}"`}) in ${store.dir}. ${hint} To record it, run llm-replay serve --mode record-if-missing --upstream URL --recordings ${store.dir} and send the request again.`,
-    );
+    // The same engine and message as `llm-replay recordings why`, so the two always agree.
+    const request = { method: exchange.method, path: exchange.path, body: exchange.body };
+    const explanation = await explainRequest(store, exchange.testId === undefined ? request : { ...request, testId: exchange.testId }, { limit: 1, known: 'missing' });
+    return new LlmReplayError('recording_not_found', missMessage(explanation));
   }
 
   async function save(exchange: Exchange, response: RecordedResponse): Promise<void> {
