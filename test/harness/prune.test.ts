@@ -2,7 +2,8 @@ import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { afterEach, describe, expect, it } from 'vitest';
+import { Command } from 'commander';
+import { describe, expect, it } from 'vitest';
 import { pruneCommand } from '../../src/cli/prune-command.js';
 import { createUsageLog, usageLogFiles } from '../../src/usage/usage-log.js';
 import { tempDir } from '../support/temp-dir.js';
@@ -22,16 +23,12 @@ function sink(): Writable & { text: string } {
 async function prune(args: string[], cwd: string, env: Record<string, string> = {}) {
   const stdout = sink();
   const stderr = sink();
-  process.exitCode = undefined;
-  await pruneCommand({ stdout, stderr, env, cwd }).exitOverride().parseAsync(args, { from: 'user' });
-  const code = process.exitCode ?? 0;
-  process.exitCode = undefined;
+  let code = 0;
+  await pruneCommand({ stdout, stderr, env, cwd, setExitCode: (exit) => (code = exit) })
+    .exitOverride()
+    .parseAsync(args, { from: 'user' });
   return { stdout: stdout.text, stderr: stderr.text, code };
 }
-
-afterEach(() => {
-  process.exitCode = undefined;
-});
 
 const ask = (url: string, content: string) =>
   openai(`${url}/v1`).chat.completions.create({ model: 'llama3.2:3b', messages: [{ role: 'user', content }] });
@@ -128,8 +125,9 @@ describe('llm-replay recordings prune --unused', () => {
     expect(recent.runs).toBe(1);
     expect(recent.unused.map((r) => r.id)).toEqual(['bbbbbbbbbbbb', 'cccccccccccc']);
 
-    const bad = await prune(['--unused', '--since', 'yesterday'], '/', env).catch((error: unknown) => error);
-    expect(String(bad)).toContain('Invalid option --since: "yesterday"');
+    const bad = await prune(['--unused', '--since', 'yesterday'], '/', env);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('llm-replay recordings prune: Invalid option --since: "yesterday"');
   });
 
   it('clears the usage logs with --reset-usage --yes, and only lists them without --yes', async () => {
@@ -147,7 +145,18 @@ describe('llm-replay recordings prune --unused', () => {
   });
 
   it('asks what to prune when given neither --unused nor --reset-usage', async () => {
-    const error = await prune([], await tempDir()).catch((caught: unknown) => caught);
-    expect(String(error)).toContain('Say what to prune: --unused');
+    const run = await prune([], await tempDir());
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('Say what to prune: --unused');
+  });
+
+  it('takes --recordings from the recordings group it is mounted in', async () => {
+    const { recordings, data, ids } = await recordThreeUseTwo();
+    const stdout = sink();
+    const group = new Command('recordings')
+      .option('--recordings <dir>')
+      .addCommand(pruneCommand({ stdout, stderr: sink(), env: {}, cwd: '/', setExitCode: () => undefined }));
+    await group.parseAsync(['prune', '--unused', '--json', '--recordings', recordings, '--data', data], { from: 'user' });
+    expect(JSON.parse(stdout.text)).toMatchObject({ recordings, total: 3, unused: [{ id: ids['stale'] }] });
   });
 });
