@@ -104,6 +104,9 @@ export class BatchStore {
       fail: db.prepare<[number, string, string]>(
         `UPDATE batches SET status = 'failed', failed_at = ?, errors = ? WHERE id = ? AND status IN ('validating', 'in_progress', 'finalizing')`,
       ),
+      failAny: db.prepare<[number, string, string]>(
+        `UPDATE batches SET status = 'failed', failed_at = ?, errors = ? WHERE id = ? AND status IN (${unfinished})`,
+      ),
       start: db.prepare<[number, number, string]>(
         `UPDATE batches SET status = 'in_progress', in_progress_at = ?, total = ? WHERE id = ? AND status = 'validating'`,
       ),
@@ -214,6 +217,11 @@ export class BatchStore {
 
   markFailed(id: string, errors: BatchError[]): boolean {
     return this.stmts.fail.run(seconds(this.now()), JSON.stringify(errors), id).changes > 0;
+  }
+
+  /** Fails a batch in any unfinished state, cancelling included (when processing itself broke). */
+  markBroken(id: string, errors: BatchError[]): boolean {
+    return this.stmts.failAny.run(seconds(this.now()), JSON.stringify(errors), id).changes > 0;
   }
 
   markInProgress(id: string, total: number): boolean {

@@ -234,7 +234,8 @@ export class BatchRunner {
       try {
         this.flush();
         this.stmts.deleteAll.run(run.id);
-        batches.markFailed(run.id, [
+        // Any unfinished state, so a batch that keeps breaking is not picked up again and again.
+        batches.markBroken(run.id, [
           { code: 'internal_error', message: `Batch processing failed: ${failure.message}`, param: null, line: null },
         ]);
       } catch {
