@@ -22,6 +22,8 @@ export interface BatchesServiceOptions {
   fileMaxBytes: number;
   /** Clock in milliseconds, for tests. @default Date.now */
   now?: () => number;
+  /** How long `close` lets in-flight line requests settle before leaving them pending for the next start. @default 5000 */
+  closeGraceMs?: number;
 }
 
 export interface BatchesService {
@@ -74,6 +76,7 @@ export function createBatchesService(options: BatchesServiceOptions): BatchesSer
     maxConcurrentRequestsPerBatch: options.maxConcurrentRequestsPerBatch,
     batchMaxLines: options.batchMaxLines,
     fileMaxBytes: options.fileMaxBytes,
+    ...(options.closeGraceMs === undefined ? {} : { closeGraceMs: options.closeGraceMs }),
   });
 
   const decode = (segment: string): string => {

@@ -36,6 +36,8 @@ export interface RunnerOptions {
   maxConcurrentRequestsPerBatch: number;
   batchMaxLines: number;
   fileMaxBytes: number;
+  /** How long `close` waits for in-flight requests before giving up on them. */
+  closeGraceMs?: number;
 }
 
 type StopReason = 'cancel' | 'shutdown';
@@ -90,8 +92,14 @@ export function batchRequestId(customId: string, body: string): string {
 export class BatchRunner {
   private readonly runs = new Map<string, Run>();
   private closed = false;
-  /** In-flight line requests, aborted when closing takes too long. */
-  private readonly inFlight = new Set<AbortController>();
+  /** Model-list calls in flight, aborted when closing takes too long. */
+  private readonly abortable = new Set<AbortController>();
+  /**
+   * Set when closing gave up waiting: late answers are then dropped, their
+   * lines stay pending and are sent again on the next start. (Line requests
+   * carry no AbortSignal: a signal per request keeps each Request alive
+   * through Node's signal bookkeeping and nearly doubles peak memory.)
+   */
   private aborted = false;
   private results: Result[] = [];
   private flushScheduled = false;
@@ -179,8 +187,9 @@ export class BatchRunner {
     }
     const timer = setTimeout(() => {
       this.aborted = true;
-      for (const controller of this.inFlight) controller.abort();
-    }, CLOSE_GRACE_MS);
+      for (const controller of this.abortable) controller.abort();
+      for (const run of this.runs.values()) run.wake?.();
+    }, this.options.closeGraceMs ?? CLOSE_GRACE_MS);
     try {
       await Promise.all([...this.runs.values()].map((run) => run.done));
     } finally {
@@ -280,12 +289,12 @@ export class BatchRunner {
       ]);
     }
     const modelsCall = new AbortController();
-    this.inFlight.add(modelsCall);
+    this.abortable.add(modelsCall);
     let models: Set<string> | null;
     try {
       models = await fetchModelIds(this.options.dispatch, this.lineHeaders(row), modelsCall.signal);
     } finally {
-      this.inFlight.delete(modelsCall);
+      this.abortable.delete(modelsCall);
     }
     if (run.stop !== null) return 'stopped';
 
@@ -418,7 +427,7 @@ export class BatchRunner {
       inFlight += 1;
       void this.send(row, item, headers).finally(settled);
     }
-    while (inFlight > 0) await waitForSlot();
+    while (inFlight > 0 && !this.aborted) await waitForSlot();
     this.flush();
     return outcome;
   }
@@ -428,10 +437,8 @@ export class BatchRunner {
     const id = batchRequestId(item.custom_id, item.body);
     let state: number;
     let result: string;
-    const controller = new AbortController();
-    this.inFlight.add(controller);
     try {
-      const request = new Request(INTERNAL_ORIGIN + row.endpoint, { method: 'POST', headers, body: item.body, signal: controller.signal });
+      const request = new Request(INTERNAL_ORIGIN + row.endpoint, { method: 'POST', headers, body: item.body });
       // The recorder's side door: the body as bytes without reading the web stream (the standard body stays for anyone else).
       const bytes = Buffer.from(item.body);
       attachFastView(request, {
@@ -472,8 +479,6 @@ export class BatchRunner {
         response: null,
         error: { code: failure.code, message: failure.message },
       });
-    } finally {
-      this.inFlight.delete(controller);
     }
     this.record({ batchId: row.id, line: item.line, state, result });
   }

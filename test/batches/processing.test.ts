@@ -267,6 +267,24 @@ describe('restarts', () => {
     expect((await fileLines(second.client, done.output_file_id!)).map((l) => l['custom_id'])).toEqual(lines.map((_, i) => `c${i}`));
   });
 
+  it('closes after a grace period when requests hang, leaving them pending for the next start', async () => {
+    const first = await startBatchesServer({ maxConcurrentRequestsPerBatch: 2, closeGraceMs: 100 });
+    first.dispatch.gate = (body) =>
+      (body['messages'] as Array<{ content: string }>)[0]!.content === 'hang' ? new Promise<void>(() => undefined) : undefined;
+    const file = await uploadText(first.client, `${chatLine('a', 'ok')}\n${chatLine('b', 'hang')}\n${chatLine('c', 'ok')}\n`);
+    const created = await first.client.batches.create({ input_file_id: file.id, endpoint: CHAT, completion_window: '24h' });
+    await waitUntil(first.client, created.id, (b) => b.request_counts?.completed === 2 && first.dispatch.inFlight === 1);
+    const started = Date.now();
+    await first.service.close();
+    expect(Date.now() - started).toBeLessThan(2_000);
+    await first.close();
+
+    const second = await startBatchesServer({ dataDir: first.dataDir });
+    const done = await waitForBatch(second.client, created.id);
+    expect(done).toMatchObject({ status: 'completed', request_counts: { total: 3, completed: 3, failed: 0 } });
+    expect(second.dispatch.calls.filter((c) => c.method === 'POST').map((c) => c.body)).toEqual([JSON.stringify(JSON.parse(chatLine('b', 'hang')).body)]);
+  });
+
   it('finishes a batch that was cancelling when the process died as cancelled, with the results it had', async () => {
     const first = await startBatchesServer({ maxConcurrentRequestsPerBatch: 1 });
     let release!: () => void;
