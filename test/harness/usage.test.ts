@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { readUsage, usageLogFiles } from '../../src/usage/usage-log.js';
 import { tempDir } from '../support/temp-dir.js';
 import { fakeUpstream, inProcess, openai, openaiChats, proxy, recordingFiles } from './helpers.js';
@@ -12,6 +12,10 @@ function runWriter(args: string[]): Promise<number> {
   const child = spawn(process.execPath, ['--import', 'tsx', WRITER, ...args], { stdio: ['ignore', 'inherit', 'inherit'] });
   return new Promise((done) => child.once('close', (code) => done(code ?? -1)));
 }
+
+afterEach(() => {
+  vi.unstubAllEnvs();
+});
 
 describe('usage log', () => {
   it('loses no id when several processes, each with several logs, write at once', async () => {
@@ -42,6 +46,8 @@ describe('usage log', () => {
   });
 
   it('is written by the proxy in replay and record modes, one line per id, and not at all with usageLog: false', async () => {
+    // Each proxy is its own run here (a vitest global setup would share one id through this variable).
+    vi.stubEnv('LLM_REPLAY_RUN_ID', undefined);
     const fake = await fakeUpstream();
     const recordings = await tempDir();
     const data = await tempDir();
