@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { createRequire } from 'node:module';
 import { batchCommand } from './batch-command.js';
 import { idCommand } from './id-command.js';
+import { recordingsCommand } from './recordings-command.js';
 import { serveCommand } from './serve-command.js';
 
 const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
@@ -12,7 +13,8 @@ export function createProgram(): Command {
     .version(version)
     .addCommand(serveCommand())
     .addCommand(idCommand())
-    .addCommand(batchCommand());
+    .addCommand(batchCommand())
+    .addCommand(recordingsCommand());
 }
 
 export async function main(argv: readonly string[]): Promise<void> {

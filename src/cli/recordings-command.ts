@@ -1,0 +1,309 @@
+import { readFile } from 'node:fs/promises';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { stringify } from 'lossless-json';
+import { LlmReplayError, toLlmReplayError } from '../errors.js';
+import { readConversation } from '../inspect/conversation.js';
+import { diffRecordings, isIdentical } from '../inspect/diff.js';
+import { explainRequest, missMessage, requestPathOf } from '../inspect/explain.js';
+import { loadAll, loadResolved, openRecordingsFolder, resolveRecording, type LoadedRecording } from '../inspect/folder.js';
+import { importRecordings } from '../inspect/import.js';
+import { computeStats } from '../inspect/stats.js';
+import { listRecordings, type ListSort } from '../inspect/summary.js';
+import { verifyPassed, verifyRecordings } from '../inspect/verify.js';
+import type { JsonValue } from '../recording/json-value.js';
+import { JsonSyntaxError, parseJson } from '../recording/parse-json.js';
+import { RecordingStore } from '../recording/recording-store.js';
+import { pruneCommand } from './prune-command.js';
+import { colorsFor, widthOf, type Output } from './recordings-format.js';
+import { renderDiff, renderImport, renderList, renderStats, renderVerify, renderWhy, type RenderContext } from './recordings-render.js';
+import { renderConversation } from './recordings-show.js';
+
+/** Where `llm-replay recordings` reads and writes; tests replace these. */
+export interface RecordingsIo {
+  stdout: Output;
+  stderr: Output;
+  stdin: AsyncIterable<string | Buffer> & { isTTY?: boolean };
+  env: Record<string, string | undefined>;
+  /** Records the exit code without ending the process. */
+  setExitCode(code: number): void;
+  /** Ends the process now (usage errors, --help). */
+  exit(code: number): void;
+}
+
+/** Exit codes, the same for every `recordings` command. */
+export const EXIT = {
+  /** Everything fine. */
+  ok: 0,
+  /** The command ran and found a problem: verify findings, a request not recorded, an unknown or ambiguous id, an import that skipped files it should not. */
+  problem: 1,
+  /** The command could not run: bad usage, not a recordings folder, a file that cannot be read. */
+  usage: 2,
+} as const;
+
+export const DEFAULT_RECORDINGS = './recordings';
+
+const EXIT_HELP = `
+Exit codes:
+  0  fine
+  1  a problem was found (verify findings, request not recorded, unknown or ambiguous id, files skipped by import)
+  2  bad usage or input (unknown option, not a recordings folder, unreadable file, invalid JSON body)
+
+Colours are off when NO_COLOR is set or the output is not a terminal.`;
+
+/** Codes that mean "looked, and found a problem", rather than "could not look". */
+const PROBLEM_CODES = new Set(['recording_not_found', 'ambiguous_id']);
+
+interface GlobalOptions {
+  recordings?: string;
+}
+
+/**
+ * `llm-replay recordings list | show | diff | why | stats | verify | import`:
+ * read, compare and check a recordings folder (ours or llama-stack's).
+ */
+export function recordingsCommand(overrides: Partial<RecordingsIo> = {}): Command {
+  const io: RecordingsIo = {
+    stdout: process.stdout,
+    stderr: process.stderr,
+    stdin: process.stdin,
+    env: process.env,
+    setExitCode: (code) => {
+      process.exitCode = code;
+    },
+    exit: (code) => process.exit(code),
+    ...overrides,
+  };
+  const recordings = new Command('recordings')
+    .description('read, compare and check recordings: list, show, diff, why, stats, verify, import, prune')
+    .addOption(new Option('--recordings <dir>', `recordings folder (env LLM_REPLAY_RECORDINGS, default ${DEFAULT_RECORDINGS})`))
+    .configureHelp({ showGlobalOptions: true })
+    .configureOutput({ writeOut: (text) => void io.stdout.write(text), writeErr: (text) => void io.stderr.write(text) })
+    .exitOverride((error: CommanderError) => {
+      // Usage errors exit 2 (help and --version exit 0), whatever commander's default.
+      io.exit(error.exitCode === 0 ? EXIT.ok : EXIT.usage);
+      throw error;
+    })
+    .addHelpText('after', EXIT_HELP);
+
+  /** Runs an action, turning a thrown error into one line on stderr and its exit code. */
+  const action =
+    <A extends unknown[]>(name: string, run: (...args: A) => Promise<number>) =>
+    async (...args: A): Promise<void> => {
+      let code: number;
+      try {
+        code = await run(...args);
+      } catch (error) {
+        const failure = toLlmReplayError(error);
+        io.stderr.write(`llm-replay recordings ${name}: ${failure.message}\n`);
+        code = PROBLEM_CODES.has(failure.code) ? EXIT.problem : EXIT.usage;
+      }
+      if (code !== EXIT.ok) io.setExitCode(code);
+    };
+
+  const dirOf = (command: Command): string =>
+    command.optsWithGlobals<GlobalOptions>().recordings ?? io.env['LLM_REPLAY_RECORDINGS'] ?? DEFAULT_RECORDINGS;
+  const human = (): RenderContext => ({ colors: colorsFor(io.stdout, io.env), width: widthOf(io.stdout, io.env) });
+  const print = (text: string): void => void io.stdout.write(text);
+  const printJson = (value: unknown): void => print(`${stringify(value as JsonValue, undefined, 2) ?? 'null'}\n`);
+  const warnUnreadable = (name: string, loaded: readonly LoadedRecording[]): boolean => {
+    const broken = loaded.filter((recording) => !recording.ok);
+    for (const recording of broken) {
+      if (!recording.ok) io.stderr.write(`llm-replay recordings ${name}: skipped ${recording.name}: ${recording.error}. Run llm-replay recordings verify.\n`);
+    }
+    return broken.length > 0;
+  };
+
+  recordings
+    .command('list')
+    .description('one row per recording: id, request, model, streaming, status, size and the last user message or prompt')
+    .option('--model <text>', 'only recordings whose model contains TEXT')
+    .option('--path <text>', 'only recordings whose path contains TEXT, for example /chat/completions')
+    .option('--grep <text>', 'only recordings whose messages, prompt, tools or answer contain TEXT (case-insensitive)')
+    .addOption(new Option('--sort <key>', 'order by id, or by time (file modified, oldest first)').choices(['id', 'time']).default('id'))
+    .option('--json', 'print JSON: {dir, count, recordings: [...], invalid: [...]}', false)
+    .action(
+      action('list', async (options: { model?: string; path?: string; grep?: string; sort: ListSort; json: boolean }, command: Command) => {
+        const folder = await openRecordingsFolder(dirOf(command));
+        const loaded = await loadAll(folder);
+        const filter = {
+          ...(options.model === undefined ? {} : { model: options.model }),
+          ...(options.path === undefined ? {} : { path: options.path }),
+          ...(options.grep === undefined ? {} : { grep: options.grep }),
+        };
+        const rows = listRecordings(loaded, filter, options.sort);
+        const invalid = loaded.flatMap((recording) => (recording.ok ? [] : [{ file: recording.name, error: recording.error }]));
+        if (options.json) {
+          printJson({ dir: folder.dir, count: rows.length, recordings: rows, invalid });
+          return invalid.length > 0 ? EXIT.problem : EXIT.ok;
+        }
+        print(renderList(folder.dir, rows, loaded.filter((recording) => recording.ok).length, human()));
+        return warnUnreadable('list', loaded) ? EXIT.problem : EXIT.ok;
+      }),
+    );
+
+  recordings
+    .command('show')
+    .description('a recording as a conversation: messages, tools, tool calls, the answer (streams reassembled), finish reason, usage, timings, errors')
+    .argument('<id>', 'recording id, a unique prefix of one, or a path to a .json file')
+    .option('--raw', 'print the file as it is', false)
+    .option('--json', 'print the conversation as JSON', false)
+    .action(
+      action('show', async (ref: string, options: { raw: boolean; json: boolean }, command: Command) => {
+        const folder = await openRecordingsFolder(dirOf(command));
+        const recording = await loadResolved(await resolveRecording(folder, ref));
+        if (options.raw) {
+          print(recording.text);
+          return EXIT.ok;
+        }
+        const conversation = readConversation(recording.envelope);
+        if (options.json) {
+          printJson({ id: recording.id, file: recording.name, size: recording.size, ...conversation, parameters: Object.fromEntries(conversation.parameters) });
+          return EXIT.ok;
+        }
+        print(renderConversation(conversation, { id: recording.id, file: recording.name, size: recording.size, ...human() }));
+        return EXIT.ok;
+      }),
+    );
+
+  recordings
+    .command('diff')
+    .description('what differs between two recordings, as JSON paths with old and new values: route, request body, and answer (text compared as text)')
+    .argument('<a>', 'old recording: id, unique prefix, or .json file')
+    .argument('<b>', 'new recording: id, unique prefix, or .json file')
+    .option('--json', 'print JSON: {a, b, identical, route, request, answer}', false)
+    .option('--exit-code', 'exit 1 when the recordings differ (like git diff --exit-code)', false)
+    .action(
+      action('diff', async (refA: string, refB: string, options: { json: boolean; exitCode: boolean }, command: Command) => {
+        const folder = await openRecordingsFolder(dirOf(command));
+        const a = await loadResolved(await resolveRecording(folder, refA));
+        const b = await loadResolved(await resolveRecording(folder, refB));
+        const diff = diffRecordings(a.envelope, b.envelope);
+        const identical = isIdentical(diff);
+        if (options.json) {
+          printJson({ a: { id: a.id, file: a.name }, b: { id: b.id, file: b.name }, identical, ...diff });
+        } else {
+          const label = (recording: typeof a): string => `${recording.envelope.request.method} ${recording.envelope.request.endpoint}`;
+          print(renderDiff({ id: a.id, file: a.name, label: label(a) }, { id: b.id, file: b.name, label: label(b) }, diff, human()));
+        }
+        return options.exitCode && !identical ? EXIT.problem : EXIT.ok;
+      }),
+    );
+
+  recordings
+    .command('why')
+    .description('the id a request gets, whether it is recorded, and if not the nearest recordings and where they differ (the proxy’s replay-miss error uses the same engine)')
+    .argument('<body-file>', 'JSON request body; "-" reads stdin')
+    .requiredOption('--path <path>', 'request path as the client sends it (or its full URL), for example /v1/chat/completions')
+    .option('--method <method>', 'HTTP method', 'POST')
+    .option('--test-id <name>', 'test isolation name (the x-llm-replay-test-id header)')
+    .option('--limit <n>', 'how many nearest recordings to show', (value: string) => positiveInt(value, '--limit'), 3)
+    .option('--json', 'print JSON: {id, recorded, file?, nearest: [...], message}', false)
+    .action(
+      action('why', async (bodyFile: string, options: { path: string; method: string; testId?: string; limit: number; json: boolean }, command: Command) => {
+        const folder = await openRecordingsFolder(dirOf(command));
+        const body = await readBody(bodyFile, io);
+        const input = { method: options.method, path: requestPathOf(options.path), body, ...(options.testId === undefined ? {} : { testId: options.testId }) };
+        const explanation = await explainRequest(folder.store, input, { limit: options.limit });
+        if (options.json) {
+          const nearest = explanation.nearest.map(({ differences, ...match }) => ({
+            ...match,
+            differences: differences.map(({ path, a, b }) => ({ path, recorded: a, requested: b })),
+          }));
+          printJson({ ...explanation, nearest, message: explanation.recorded ? null : missMessage(explanation) });
+        } else {
+          print(renderWhy(explanation, human()));
+        }
+        return explanation.recorded && explanation.problem === undefined ? EXIT.ok : EXIT.problem;
+      }),
+    );
+
+  recordings
+    .command('stats')
+    .description('counts by path, model, streaming and status; total size; the largest files; files whose name does not match their request')
+    .option('--largest <n>', 'how many of the largest files to list', (value: string) => positiveInt(value, '--largest'), 5)
+    .option('--json', 'print JSON', false)
+    .action(
+      action('stats', async (options: { largest: number; json: boolean }, command: Command) => {
+        const folder = await openRecordingsFolder(dirOf(command));
+        const loaded = await loadAll(folder);
+        const stats = computeStats(folder.dir, loaded, options.largest);
+        if (options.json) printJson(stats);
+        else print(renderStats(stats, human()));
+        return stats.invalid.length > 0 ? EXIT.problem : EXIT.ok;
+      }),
+    );
+
+  recordings
+    .command('verify')
+    .description('check that every file is safe to commit: valid JSON, a recording envelope, named by its request, and free of credentials; exits 1 on any finding')
+    .option('--json', 'print JSON: {checked, ok, mismatched: [...], invalid: [...], secrets: [...]}', false)
+    .action(
+      action('verify', async (options: { json: boolean }, command: Command) => {
+        const folder = await openRecordingsFolder(dirOf(command));
+        const report = verifyRecordings(folder.dir, await loadAll(folder));
+        if (options.json) {
+          const { dir: _dir, ...fields } = report;
+          printJson(fields);
+        } else {
+          print(renderVerify(report, human()));
+        }
+        return verifyPassed(report) ? EXIT.ok : EXIT.problem;
+      }),
+    );
+
+  recordings
+    .command('import')
+    .description('copy recordings made by llama-stack into the recordings folder under the ids llm-replay looks up (fixing their doubled /v1/v1 paths)')
+    .argument('<dir>', 'llama-stack recordings folder (holding responses/<id>.json)')
+    .option('--force', 'overwrite a different file already stored under the same id', false)
+    .option('--dry-run', 'report what would be copied, write nothing', false)
+    .option('--json', 'print JSON: {copied: [...], unchanged: [...], skipped: [...]}', false)
+    .action(
+      action('import', async (source: string, options: { force: boolean; dryRun: boolean; json: boolean }, command: Command) => {
+        const from = await openRecordingsFolder(source);
+        const store = new RecordingStore(dirOf(command));
+        const report = await importRecordings(from.dir, await loadAll(from), store, { force: options.force, dryRun: options.dryRun });
+        if (options.json) printJson(report);
+        else print(renderImport(report, human()));
+        // Files that are no URL are expected (they cannot be requested); conflicts and broken files are problems.
+        return report.skipped.some((item) => item.reason !== 'not-a-url') ? EXIT.problem : EXIT.ok;
+      }),
+    );
+
+  // `recordings prune` lives in prune-command.ts; it takes --recordings from this group.
+  recordings.addCommand(
+    pruneCommand({ stdout: io.stdout, stderr: io.stderr, env: io.env, setExitCode: io.setExitCode }).copyInheritedSettings(recordings),
+  );
+
+  return recordings;
+}
+
+function positiveInt(value: string, flag: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`${flag} takes a whole number of at least 1.`);
+  return n;
+}
+
+async function readBody(bodyFile: string, io: RecordingsIo): Promise<JsonValue> {
+  let text = '';
+  if (bodyFile === '-') {
+    for await (const chunk of io.stdin) text += typeof chunk === 'string' ? chunk : chunk.toString('utf8');
+  } else {
+    try {
+      text = await readFile(bodyFile, 'utf8');
+    } catch (error) {
+      throw new LlmReplayError('invalid_option', `Cannot read body file ${bodyFile}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}. Pass a file holding the JSON request body, or - for stdin.`, {
+        cause: error,
+      });
+    }
+  }
+  if (text.trim() === '') return {};
+  try {
+    return parseJson(text);
+  } catch (error) {
+    if (!(error instanceof JsonSyntaxError)) throw error;
+    throw new LlmReplayError('invalid_json_body', `Body file ${bodyFile === '-' ? '(stdin)' : bodyFile} is not valid JSON: ${error.reason} at line ${error.line}, column ${error.column}.`, {
+      cause: error,
+    });
+  }
+}

@@ -1,0 +1,144 @@
+import picocolors from 'picocolors';
+import { stringify } from 'lossless-json';
+import type { JsonValue } from '../recording/json-value.js';
+
+export type Colors = ReturnType<typeof picocolors.createColors>;
+
+/** Where human output goes: a stream, and whether (and how wide) it is a terminal. */
+export interface Output {
+  write(chunk: string): unknown;
+  isTTY?: boolean;
+  columns?: number;
+}
+
+/**
+ * Colours for a stream, following picocolors' rules for the stream we
+ * actually write to: `NO_COLOR` (non-empty) turns them off, `FORCE_COLOR`
+ * on, otherwise on for a terminal whose `TERM` is not `dumb`.
+ */
+export function colorsFor(output: Output, env: Record<string, string | undefined>): Colors {
+  const noColor = env['NO_COLOR'] !== undefined && env['NO_COLOR'] !== '';
+  const force = env['FORCE_COLOR'] !== undefined && env['FORCE_COLOR'] !== '' && env['FORCE_COLOR'] !== '0';
+  return picocolors.createColors(!noColor && (force || (output.isTTY === true && env['TERM'] !== 'dumb')));
+}
+
+/** The width to lay text out in: the terminal's, else `COLUMNS`, else 120 (80 for a terminal that gives none). */
+export function widthOf(output: Output, env: Record<string, string | undefined>): number {
+  const columns = output.isTTY === true && output.columns !== undefined && output.columns > 0 ? output.columns : Number(env['COLUMNS']);
+  return Number.isInteger(columns) && columns >= 40 ? columns : output.isTTY === true ? 80 : 120;
+}
+
+// eslint-disable-next-line no-control-regex
+const ANSI = /\u001b\[[0-9;]*m/g;
+
+/** Visible length: escape codes do not count. */
+export function visibleLength(text: string): number {
+  return [...text.replace(ANSI, '')].length;
+}
+
+/** Cuts text to `width` visible characters with `…`; never splits a surrogate pair. */
+export function truncate(text: string, width: number): string {
+  const chars = [...text];
+  if (chars.length <= width) return text;
+  return width <= 1 ? '…'.slice(0, width) : `${chars.slice(0, width - 1).join('')}…`;
+}
+
+/** Pads to `width` visible characters. */
+export function pad(text: string, width: number, align: 'left' | 'right' = 'left'): string {
+  const fill = ' '.repeat(Math.max(0, width - visibleLength(text)));
+  return align === 'left' ? text + fill : fill + text;
+}
+
+export interface Column {
+  header: string;
+  align?: 'left' | 'right';
+  /** Widest the column gets; longer cells are cut with `…`. */
+  max?: number;
+  /** The column that takes what width is left, cut to fit (the last one usually). */
+  flex?: boolean;
+}
+
+/** Aligned columns, two spaces apart, the header dimmed; the flex column is cut to the line width. */
+export function table(columns: readonly Column[], rows: ReadonlyArray<readonly string[]>, width: number, colors: Colors): string {
+  const plainRows = rows.map((row) => columns.map((column, i) => truncate(row[i] ?? '', column.max ?? Infinity)));
+  const widths = columns.map((column, i) => Math.max(visibleLength(column.header), ...plainRows.map((row) => visibleLength(row[i]!))));
+  const flex = columns.findIndex((column) => column.flex === true);
+  if (flex !== -1) {
+    const fixed = widths.reduce((sum, w, i) => (i === flex ? sum : sum + w + 2), 0);
+    widths[flex] = Math.max(Math.min(widths[flex]!, width - fixed), visibleLength(columns[flex]!.header), Math.min(widths[flex]!, 12));
+  }
+  const line = (cells: readonly string[], header: boolean): string =>
+    cells
+      .map((cell, i) => {
+        const text = i === flex ? truncate(cell, widths[i]!) : cell;
+        const last = i === cells.length - 1;
+        const padded = last && columns[i]!.align !== 'right' ? text : pad(text, widths[i]!, columns[i]!.align);
+        return header ? colors.dim(padded) : padded;
+      })
+      .join('  ')
+      .trimEnd();
+  return [line(columns.map((column) => column.header), true), ...plainRows.map((row) => line(row, false))].join('\n') + '\n';
+}
+
+/** `532 B`, `1.4 KB`, `15.4 KB`, `2.1 MB` (1 KB = 1024 bytes). */
+export function formatBytes(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  const units = ['KB', 'MB', 'GB'];
+  let value = bytes / 1024;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return `${value.toFixed(1)} ${units[unit]}`;
+}
+
+/** A duration given in nanoseconds (Ollama's unit): `850 ms`, `1.24 s`. */
+export function formatNanos(nanos: number): string {
+  const ms = nanos / 1e6;
+  if (nanos === 0) return '0 ms';
+  if (ms < 1) return `${Math.round(nanos / 1e3)} µs`;
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  return `${(ms / 1000).toFixed(2)} s`;
+}
+
+/** A JSON value on one line, cut to `max` characters. */
+export function inlineJson(value: JsonValue | undefined, max = 60): string {
+  if (value === undefined) return '(missing)';
+  return truncate(stringify(value) ?? 'null', max);
+}
+
+/** Word-wraps text to `width`, keeping its line breaks, every line prefixed with `indent`. */
+export function wrap(text: string, width: number, indent = ''): string {
+  const room = Math.max(20, width - visibleLength(indent));
+  const out: string[] = [];
+  for (const paragraph of text.split('\n')) {
+    if (paragraph.trim() === '') {
+      out.push('');
+      continue;
+    }
+    let line = '';
+    for (const word of paragraph.split(/(?<=\s)(?=\S)/)) {
+      if (line !== '' && visibleLength(line + word.trimEnd()) > room) {
+        out.push(line.trimEnd());
+        line = '';
+      }
+      // A word longer than the line (a URL, base64) is broken where it must be.
+      let rest = word;
+      while (visibleLength(rest.trimEnd()) > room) {
+        const chars = [...rest];
+        out.push(chars.slice(0, room).join(''));
+        rest = chars.slice(room).join('');
+      }
+      line += rest;
+    }
+    out.push(line.trimEnd());
+  }
+  while (out.length > 0 && out[out.length - 1] === '') out.pop();
+  return out.map((line) => (line === '' ? '' : indent + line)).join('\n');
+}
+
+/** `1 recording`, `2 recordings`. */
+export function plural(count: number, noun: string): string {
+  return `${count} ${noun}${count === 1 ? '' : 's'}`;
+}
