@@ -5,7 +5,7 @@ import { resolveOptions, type Mode, type ServerOptions } from '../options.js';
 import { createFetchUpstream } from '../proxy/fetch-upstream.js';
 import { createRecorder, type Recorder } from '../proxy/recorder.js';
 import { RecordingStore } from '../recording/recording-store.js';
-import { createUsageLog } from '../usage/usage-log.js';
+import { sharedUsageLog } from '../usage/usage-log.js';
 import { currentTestId, resolveIsolation } from '../vitest/test-id.js';
 import { pathAndSearch } from '../web/fast-request.js';
 
@@ -61,8 +61,9 @@ export function createInProcessRecorder(options: LlmReplayHandlersOptions = {}):
   const { isolation, testId, ...serverOptions } = options;
   const resolved = resolveOptions(serverOptions);
   const log = resolved.verbose ? (line: string) => process.stderr.write(`llm-replay(msw): ${line}\n`) : undefined;
+  // Shared by every test file this worker runs (each builds its handlers anew).
   const usage = resolved.usageLog
-    ? createUsageLog({ data: resolved.data, recordings: resolved.recordings, mode: resolved.mode })
+    ? sharedUsageLog({ data: resolved.data, recordings: resolved.recordings, mode: resolved.mode })
     : undefined;
   const recorder = createRecorder({
     mode: resolved.mode,

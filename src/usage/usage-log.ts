@@ -91,6 +91,26 @@ export function createUsageLog(options: UsageLogOptions): UsageLog {
   };
 }
 
+const SHARED_LOGS = Symbol.for('llm-replay.usage.sharedLogs');
+
+/**
+ * One usage log per process for the same data folder, recordings folder, mode
+ * and run: vitest re-evaluates setup files for every test file, and each would
+ * otherwise start a new log (and write the same ids again).
+ */
+export function sharedUsageLog(options: UsageLogOptions): UsageLog {
+  const holder = globalThis as unknown as Record<symbol, Map<string, UsageLog> | undefined>;
+  const logs = (holder[SHARED_LOGS] ??= new Map());
+  const run = options.run ?? process.env[RUN_ID_ENV] ?? '';
+  const key = JSON.stringify([usageFolder(options.data), resolve(options.recordings), options.mode, run]);
+  let log = logs.get(key);
+  if (log === undefined) {
+    log = createUsageLog(options);
+    logs.set(key, log);
+  }
+  return log;
+}
+
 export interface UsageSummary {
   /** Log files read. */
   logs: number;

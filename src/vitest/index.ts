@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import { LlmReplayError } from '../errors.js';
 import type { Mode, ServerOptions } from '../options.js';
 import { startServer, type RunningServer } from '../server/start-server.js';
 import { newRunId, RUN_ID_ENV } from '../usage/usage-log.js';
@@ -70,7 +71,12 @@ export interface LlmReplayVitestOptions extends ServerOptions {
 /** The part of vitest's `TestProject` a global setup uses. */
 export interface GlobalSetupProject {
   provide(key: 'llmReplay', value: LlmReplayContext): void;
+  /** The project's resolved config, to check that isolation can work. */
+  config?: { setupFiles?: readonly string[] | string };
 }
+
+/** The resolved path of `llm-replay/vitest/setup` (dist/vitest/setup.js, or src/vitest/setup.ts in this repository). */
+const SETUP_FILE = /(^|[\\/])vitest[\\/]setup\.[cm]?[jt]s$/;
 
 export type GlobalSetup = (project: GlobalSetupProject) => Promise<() => Promise<void>>;
 
@@ -81,6 +87,14 @@ export function llmReplayGlobalSetup(options: LlmReplayVitestOptions = {}): Glob
   return async (project) => {
     const { isolation: isolationOption, ...serverOptions } = options;
     const isolation = resolveIsolation(isolationOption);
+    const setupFiles = project.config?.setupFiles;
+    if (isolation && setupFiles !== undefined && ![setupFiles].flat().some((file) => SETUP_FILE.test(file))) {
+      throw new LlmReplayError(
+        'invalid_option',
+        'llm-replay isolation is on, but "llm-replay/vitest/setup" is not in setupFiles, so no request would carry its test name. Add it to setupFiles in your vitest config.',
+        { param: 'isolation' },
+      );
+    }
     const saved = new Map(SET_ENV.map((name) => [name, process.env[name]]));
     // Workers inherit the environment, so their own logs (msw mode) join this run.
     const runId = process.env[RUN_ID_ENV] ?? newRunId();

@@ -97,6 +97,32 @@ describe('llm-replay/msw', () => {
     expect(fake.requests[0]?.path).toBe('/v1/chat/completions');
   });
 
+  it('puts a testId into the id and the file when given one, and leaves both alone otherwise', async () => {
+    const fake = await fakeUpstream();
+    const recordings = await tempDir();
+    let current: string | undefined;
+    inProcess({ mode: 'record-if-missing', upstream: fake.url, recordings, data: await tempDir(), testId: () => current });
+    const ask = async (): Promise<string | null> => {
+      const { response } = await openai(`${fake.url}/v1`)
+        .chat.completions.create({ model: 'llama3.2:3b', messages: [{ role: 'user', content: 'same' }] })
+        .withResponse();
+      return response.headers.get('x-llm-replay-id');
+    };
+    const body = JSON.stringify({ model: 'llama3.2:3b', messages: [{ role: 'user', content: 'same' }] });
+    const shared = [await ask(), await ask()];
+    current = 'suite > test a';
+    const a = await ask();
+    current = 'suite > test b';
+    const b = await ask();
+    expect(shared).toEqual([recordingId('POST', '/v1/chat/completions', body), recordingId('POST', '/v1/chat/completions', body)]);
+    expect(a).toBe(recordingId('POST', '/v1/chat/completions', body, 'suite > test a'));
+    expect(b).toBe(recordingId('POST', '/v1/chat/completions', body, 'suite > test b'));
+    expect(new Set([shared[0], a, b]).size).toBe(3);
+    const file = JSON.parse(await readFile(join(recordings, 'responses', `${b}.json`), 'utf8')) as { test_id?: string };
+    expect(file.test_id).toBe('suite > test b');
+    expect(fake.requests).toHaveLength(3);
+  });
+
   it('refuses invalid options, naming the option and the allowed values', () => {
     expect(() => llmReplayHandlers({ mode: 'replay-all' as 'replay' })).toThrow(
       'Invalid option mode (--mode, LLM_REPLAY_MODE): "replay-all". Expected one of replay, record-if-missing, record, live.',

@@ -116,6 +116,21 @@ describe('a vitest suite using llm-replay', () => {
     });
   }
 
+  it('with isolation but without the setup file, fails instead of silently sharing recordings', async () => {
+    for (const mode of ['proxy', 'msw']) {
+      const run = await runSuite({
+        HARNESS_MODE: mode,
+        HARNESS_NO_SETUP: '1',
+        LLM_REPLAY_RECORDINGS: await tempDir(),
+        LLM_REPLAY_DATA: await tempDir(),
+        LLM_REPLAY_ISOLATION: '1',
+        LLM_REPLAY_UPSTREAM: 'http://127.0.0.1:9',
+      });
+      expect(run.code).not.toBe(0);
+      expect(run.output).toContain(mode === 'proxy' ? '"llm-replay/vitest/setup" is not in setupFiles' : 'the test setup file is not loaded');
+    }
+  });
+
   it('with isolation, refuses to guess between tests that run concurrently', async () => {
     for (const mode of ['proxy', 'msw']) {
       const run = await runSuite({

@@ -90,8 +90,12 @@ describe('usage log', () => {
     const first = inProcess({ mode: 'record-if-missing', upstream: fake.url, recordings, data });
     await openaiChats(openai(`${fake.url}/v1`));
     first.close();
-    inProcess({ mode: 'record-if-missing', upstream: fake.url, recordings: other, data });
+    const second = inProcess({ mode: 'record-if-missing', upstream: fake.url, recordings: other, data });
     await openaiChats(openai(`${fake.url}/v1`), 'elsewhere');
+    second.close();
+    // Handlers built again for the same folders (as each test file's setup does) share this process's log.
+    inProcess({ mode: 'record-if-missing', upstream: fake.url, recordings, data });
+    await openaiChats(openai(`${fake.url}/v1`));
 
     expect(await readdir(join(data, 'usage'))).toHaveLength(2);
     const usage = await readUsage({ data, recordings });
