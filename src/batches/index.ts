@@ -3,7 +3,6 @@ import { BatchStore, renderBatch, TERMINAL_STATUSES } from './batches.js';
 import { openBatchDatabase } from './db.js';
 import { FileStore, renderFile } from './files.js';
 import { jsonResponse, readJsonObject } from './http.js';
-import type { Dispatch } from './models.js';
 import { BatchRunner, TEST_ID_HEADER } from './runner.js';
 import { checkCreateParams } from './validate.js';
 
