@@ -5,6 +5,7 @@ import { Writable } from 'node:stream';
 import { Command } from 'commander';
 import { describe, expect, it } from 'vitest';
 import { pruneCommand } from '../../src/cli/prune-command.js';
+import { recordingsCommand } from '../../src/cli/recordings-command.js';
 import { createUsageLog, usageLogFiles } from '../../src/usage/usage-log.js';
 import { tempDir } from '../support/temp-dir.js';
 import { fakeUpstream, openai, proxy, recordingFiles } from './helpers.js';
@@ -158,5 +159,14 @@ describe('llm-replay recordings prune --unused', () => {
       .addCommand(pruneCommand({ stdout, stderr: sink(), env: {}, cwd: '/', setExitCode: () => undefined }));
     await group.parseAsync(['prune', '--unused', '--json', '--recordings', recordings, '--data', data], { from: 'user' });
     expect(JSON.parse(stdout.text)).toMatchObject({ recordings, total: 3, unused: [{ id: ids['stale'] }] });
+
+    // The real group: `llm-replay recordings --recordings DIR prune ...`.
+    const out = sink();
+    let code = 0;
+    const real = recordingsCommand({ stdout: out, stderr: sink(), env: {}, setExitCode: (exit) => (code = exit), exit: () => undefined });
+    await real.parseAsync(['--recordings', recordings, 'prune', '--unused', '--yes', '--data', data], { from: 'user' });
+    expect(code).toBe(0);
+    expect(out.text).toContain('Deleted 1 recording(s).');
+    expect(await recordingFiles(recordings)).toHaveLength(2);
   });
 });
