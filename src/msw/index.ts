@@ -58,8 +58,9 @@ const LOOPBACK = ['localhost', '127.0.0.1', '[::1]'];
 
 /** Resolves the options and builds the recorder the handlers run; exported for other interceptors. */
 export function createInProcessRecorder(options: LlmReplayHandlersOptions = {}): LlmReplayInProcess {
-  const { isolation, testId, ...serverOptions } = options;
+  const { isolation: isolationOption, testId: _testId, ...serverOptions } = options;
   const resolved = resolveOptions(serverOptions);
+  const isolation = resolveIsolation(isolationOption);
   const log = resolved.verbose ? (line: string) => process.stderr.write(`llm-replay(msw): ${line}\n`) : undefined;
   // Shared by every test file this worker runs (each builds its handlers anew).
   const usage = resolved.usageLog
@@ -81,18 +82,25 @@ export function createInProcessRecorder(options: LlmReplayHandlersOptions = {}):
     mode: resolved.mode,
     upstream: resolved.upstream,
     recordings: resolve(resolved.recordings),
-    isolation: resolveIsolation(isolation),
+    isolation,
     recorder,
   };
 }
 
-/** The origins a handler listens on for an upstream URL. */
-function interceptedBases(upstream: string): { bases: string[]; prefix: string } {
+const escapeRegExp = (text: string): string => text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+
+/**
+ * What the handler matches for an upstream URL: its origin (and loopback
+ * aliases) and everything under its base path. A RegExp, not an msw path
+ * pattern, so an IPv6 host such as `[::1]` is not read as a parameter.
+ */
+function interceptedUrls(upstream: string): { pattern: RegExp; prefix: string } {
   const url = new URL(upstream);
   const prefix = url.pathname.replace(/\/+$/, '');
   const hosts = LOOPBACK.includes(url.hostname) ? LOOPBACK : [url.hostname];
   const port = url.port === '' ? '' : `:${url.port}`;
-  return { bases: hosts.map((host) => `${url.protocol}//${host}${port}${prefix}`), prefix };
+  const origins = hosts.map((host) => escapeRegExp(`${url.protocol}//${host}${port}`)).join('|');
+  return { pattern: new RegExp(`^(?:${origins})${escapeRegExp(prefix)}(?:/.*)?$`), prefix };
 }
 
 /**
@@ -102,7 +110,7 @@ function interceptedBases(upstream: string): { bases: string[]; prefix: string }
  */
 export function llmReplayHandlers(options: LlmReplayHandlersOptions = {}): HttpHandler[] {
   const inProcess = createInProcessRecorder(options);
-  const { bases, prefix } = interceptedBases(inProcess.upstream);
+  const { pattern, prefix } = interceptedUrls(inProcess.upstream);
   const testIdOf = options.testId ?? (inProcess.isolation ? currentTestId : undefined);
 
   const answer = async (request: Request): Promise<Response> => {
@@ -124,7 +132,7 @@ export function llmReplayHandlers(options: LlmReplayHandlersOptions = {}): HttpH
     }
   };
 
-  return bases.map((base) => http.all(`${base}/*`, ({ request }) => answer(request)));
+  return [http.all(pattern, ({ request }) => answer(request))];
 }
 
 export { type Mode } from '../options.js';

@@ -70,15 +70,17 @@ describe('llm-replay/msw', () => {
     expect(fake.requests).toHaveLength(0);
   });
 
-  it('catches both localhost and 127.0.0.1 for a loopback upstream (the ollama client defaults to 127.0.0.1)', async () => {
+  it('catches localhost, 127.0.0.1 and [::1] for a loopback upstream (the ollama client defaults to 127.0.0.1)', async () => {
     const fake = await fakeUpstream();
     const port = new URL(fake.url).port;
     const recordings = await tempDir();
     inProcess({ mode: 'record-if-missing', upstream: `http://localhost:${port}`, recordings, data: await tempDir() });
     const viaIp = await ollamaChats(`http://127.0.0.1:${port}`, 'alias');
     const viaName = await ollamaChats(`http://localhost:${port}`, 'alias');
+    const viaIpv6 = await ollamaChats(`http://[::1]:${port}`, 'alias');
     expect(viaName).toEqual(viaIp);
-    // The second client replayed what the first recorded.
+    expect(viaIpv6).toEqual(viaIp);
+    // The other clients replayed what the first recorded.
     expect(fake.requests).toHaveLength(2);
     const [first] = await recordingFiles(recordings);
     const file = JSON.parse(await readFile(join(recordings, 'responses', first!), 'utf8')) as { request: { url: string } };
