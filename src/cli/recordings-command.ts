@@ -63,7 +63,7 @@ interface GlobalOptions {
  */
 export function recordingsCommand(overrides: Partial<RecordingsIo> = {}): Command {
   const io: RecordingsIo = {
-    stdout: process.stdout,
+    stdout: quietOnClosedPipe(process.stdout),
     stderr: process.stderr,
     stdin: process.stdin,
     env: process.env,
@@ -276,6 +276,20 @@ export function recordingsCommand(overrides: Partial<RecordingsIo> = {}): Comman
   );
 
   return recordings;
+}
+
+const quieted = new WeakSet<NodeJS.WriteStream>();
+
+/** `llm-replay recordings show ID --raw | head` closes the pipe early: stop writing, without a stack trace. */
+function quietOnClosedPipe(stream: NodeJS.WriteStream): NodeJS.WriteStream {
+  if (!quieted.has(stream)) {
+    quieted.add(stream);
+    stream.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EPIPE') throw error;
+      stream.destroy();
+    });
+  }
+  return stream;
 }
 
 function positiveInt(value: string, flag: string): number {

@@ -16,7 +16,7 @@ const BODY_LINES = 40;
 /** A recording as a person reads it: header, request messages, tools, the answer, usage and timings. */
 export function renderConversation(conversation: Conversation, context: ShowContext): string {
   const { colors: c } = context;
-  // Prose reads best at most 100 columns wide.
+  // Prose reads best at most 100 columns wide; the one-line facts may use the whole line.
   const width = Math.min(context.width, 100);
   const out: string[] = [];
   const reply = conversation.reply;
@@ -32,7 +32,7 @@ export function renderConversation(conversation: Conversation, context: ShowCont
   if (conversation.parameters.length > 0) {
     facts.push(['params', conversation.parameters.map(([key, value]) => `${key}=${inlineJson(value, 40)}`).join(' · ')]);
   }
-  for (const [label, value] of facts) out.push(fact(label, value, c, width));
+  for (const [label, value] of facts) out.push(fact(label, value, c, context.width));
 
   if (conversation.system !== undefined) out.push('', header('system', '', c, width), wrap(conversation.system, width, '  '));
   if (conversation.tools.length > 0) {
@@ -72,7 +72,7 @@ export function renderConversation(conversation: Conversation, context: ShowCont
     if (usage.completionTokens !== undefined) parts.push(`${usage.completionTokens} completion`);
     const sum = parts.join(' + ');
     const total = usage.totalTokens === undefined || parts.length < 2 ? '' : ` = ${usage.totalTokens}`;
-    footer.push(fact('usage', sum === '' ? `${usage.totalTokens ?? 0} tokens` : `${sum}${total} tokens`, c, width));
+    footer.push(fact('usage', sum === '' ? `${usage.totalTokens ?? 0} tokens` : `${sum}${total} tokens`, c, context.width));
   }
   const timings = reply.timings;
   if (timings !== undefined) {
@@ -86,7 +86,7 @@ export function renderConversation(conversation: Conversation, context: ShowCont
       const rate = timings.evalCount !== undefined && timings.evalDuration > 0 ? ` (${((timings.evalCount * 1e9) / timings.evalDuration).toFixed(1)} tokens/s)` : '';
       parts.push(`eval ${timings.evalCount ?? '?'} tokens in ${formatNanos(timings.evalDuration)}${rate}`);
     }
-    if (parts.length > 0) footer.push(fact('timings', parts.join(' · '), c, width));
+    if (parts.length > 0) footer.push(fact('timings', parts.join(' · '), c, context.width));
   }
   if (footer.length > 0) out.push('', ...footer);
   return `${out.join('\n')}\n`;

@@ -20,7 +20,7 @@ export interface RecordingSummary {
   size: number;
   /** File modification time, ISO 8601. */
   modified: string;
-  /** The last user message or the prompt, whitespace collapsed (full text: cut it for display). */
+  /** The start of the last user message or the prompt, whitespace collapsed, at most 120 characters. */
   preview: string;
   /** Whether the file name is the id of its request. */
   nameMatches: boolean;
@@ -37,6 +37,13 @@ export interface ListFilter {
 
 export type ListSort = 'id' | 'time';
 
+const PREVIEW_LENGTH = 120;
+
+function cut(text: string, length: number): string {
+  const chars = [...text];
+  return chars.length <= length ? text : `${chars.slice(0, length - 1).join('')}…`;
+}
+
 export function summarize(recording: LoadedRecording & { ok: true }, conversation: Conversation = readConversation(recording.envelope)): RecordingSummary {
   return {
     id: recording.id,
@@ -51,7 +58,7 @@ export function summarize(recording: LoadedRecording & { ok: true }, conversatio
     status: conversation.reply.status,
     size: recording.size,
     modified: new Date(recording.mtimeMs).toISOString(),
-    preview: previewOf(conversation),
+    preview: cut(previewOf(conversation), PREVIEW_LENGTH),
     nameMatches: identify(recording.id, recording.envelope).matchedPath !== undefined,
   };
 }
