@@ -192,14 +192,14 @@ export function recordingsCommand(overrides: Partial<RecordingsIo> = {}): Comman
   recordings
     .command('why')
     .description('the id a request gets, whether it is recorded, and if not the nearest recordings and where they differ (the proxy’s replay-miss error uses the same engine)')
-    .argument('<body-file>', 'JSON request body; "-" reads stdin')
+    .argument('[body-file]', 'JSON request body; "-" or none reads stdin (no body when stdin is a terminal)')
     .requiredOption('--path <path>', 'request path as the client sends it (or its full URL), for example /v1/chat/completions')
     .option('--method <method>', 'HTTP method', 'POST')
     .option('--test-id <name>', 'test isolation name (the x-llm-replay-test-id header)')
     .option('--limit <n>', 'how many nearest recordings to show', (value: string) => positiveInt(value, '--limit'), 3)
     .option('--json', 'print JSON: {id, recorded, file?, nearest: [...], message}', false)
     .action(
-      action('why', async (bodyFile: string, options: { path: string; method: string; testId?: string; limit: number; json: boolean }, command: Command) => {
+      action('why', async (bodyFile: string | undefined, options: { path: string; method: string; testId?: string; limit: number; json: boolean }, command: Command) => {
         const folder = await openRecordingsFolder(dirOf(command));
         const body = await readBody(bodyFile, io);
         const input = { method: options.method, path: requestPathOf(options.path), body, ...(options.testId === undefined ? {} : { testId: options.testId }) };
@@ -298,9 +298,10 @@ function positiveInt(value: string, flag: string): number {
   return n;
 }
 
-async function readBody(bodyFile: string, io: RecordingsIo): Promise<JsonValue> {
+async function readBody(bodyFile: string | undefined, io: RecordingsIo): Promise<JsonValue> {
   let text = '';
-  if (bodyFile === '-') {
+  if (bodyFile === undefined && io.stdin.isTTY === true) return {};
+  if (bodyFile === undefined || bodyFile === '-') {
     for await (const chunk of io.stdin) text += typeof chunk === 'string' ? chunk : chunk.toString('utf8');
   } else {
     try {
@@ -316,7 +317,7 @@ async function readBody(bodyFile: string, io: RecordingsIo): Promise<JsonValue> 
     return parseJson(text);
   } catch (error) {
     if (!(error instanceof JsonSyntaxError)) throw error;
-    throw new LlmReplayError('invalid_json_body', `Body file ${bodyFile === '-' ? '(stdin)' : bodyFile} is not valid JSON: ${error.reason} at line ${error.line}, column ${error.column}.`, {
+    throw new LlmReplayError('invalid_json_body', `Body ${bodyFile === undefined || bodyFile === '-' ? '(stdin)' : `file ${bodyFile}`} is not valid JSON: ${error.reason} at line ${error.line}, column ${error.column}.`, {
       cause: error,
     });
   }

@@ -1,4 +1,4 @@
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { explainRequest, missMessage } from '../../src/inspect/explain.js';
@@ -213,6 +213,15 @@ describe('llm-replay recordings why', () => {
     }
   });
 
+  it('says when the nearest recording is the same request under the wrong file name', async () => {
+    const dir = await llamaStackCopy();
+    await rename(join(dir, 'responses', '3877ecf1bc62.json'), join(dir, 'responses', 'pulled000000.json'));
+    const why = json<WhyJson & { nearest: Array<{ misnamedAs?: string }> }>(await run(['why', '--path', '/api/pull', '--json', '--recordings', dir]));
+    expect(why).toMatchObject({ id: '3877ecf1bc62', recorded: false });
+    expect(why.nearest[0]).toMatchObject({ id: 'pulled000000', route: [], differences: [], misnamedAs: '3877ecf1bc62' });
+    expect(why.message).toContain('which differs at nothing in the body. Its file name does not match its request, which gives 3877ecf1bc62: run llm-replay recordings verify');
+  });
+
   it('rejects a body that is not JSON, or not there, with exit 2', async () => {
     const dir = await tempDir();
     await writeFile(join(dir, 'body.json'), '{"model": ');
@@ -222,6 +231,9 @@ describe('llm-replay recordings why', () => {
     const missing = await run(['why', join(dir, 'nope.json'), '--path', '/v1/chat/completions', '--recordings', LLAMA_STACK]);
     expect(missing.code).toBe(2);
     expect(missing.stderr).toContain(`Cannot read body file ${join(dir, 'nope.json')}: ENOENT.`);
+    const stdin = await run(['why', '-', '--path', '/v1/chat/completions', '--recordings', LLAMA_STACK], { stdin: '[' });
+    expect(stdin.code).toBe(2);
+    expect(stdin.stderr).toContain('Body (stdin) is not valid JSON');
     const noPath = await run(['why', join(dir, 'body.json'), '--recordings', LLAMA_STACK]);
     expect(noPath.code).toBe(2);
     expect(noPath.stderr).toContain("required option '--path <path>' not specified");
