@@ -107,7 +107,7 @@ export function kindOf(path: string): ConversationKind {
   return 'other';
 }
 
-const CONTENT_KEYS = new Set(['model', 'messages', 'prompt', 'tools', 'functions', 'input', 'system', 'images', 'suffix']);
+const CONTENT_KEYS = new Set(['model', 'messages', 'prompt', 'tools', 'functions', 'input', 'system', 'images']);
 
 /** Reads a recording into a {@link Conversation}. Never throws on odd shapes: unknown parts are skipped. */
 export function readConversation(envelope: RecordingEnvelope): Conversation {
