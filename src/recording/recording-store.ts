@@ -45,8 +45,11 @@ export class RecordingStore {
   /** Bumped on every change event, so a read that raced one does not cache what it saw. */
   private generation = 0;
 
+  private readonly responsesDir: string;
+
   constructor(dir: string, options: RecordingStoreOptions = {}) {
     this.dir = dir;
+    this.responsesDir = join(dir, 'responses');
     this.wantsWatch = options.watch ?? false;
   }
 
@@ -60,7 +63,7 @@ export class RecordingStore {
   private watching(): boolean {
     if (!this.wantsWatch) return false;
     if (!this.watchers.has(this.dir)) this.watchFolder(this.dir);
-    const responses = join(this.dir, 'responses');
+    const responses = this.responsesDir;
     if (!this.watchers.has(responses) && existsSync(responses)) this.watchFolder(responses);
     return this.watchers.has(this.dir) && (this.watchers.has(responses) || !existsSync(responses));
   }
@@ -123,7 +126,7 @@ export class RecordingStore {
    */
   async write(id: string, envelope: RecordingEnvelope): Promise<string> {
     const file = this.fileFor(id);
-    const folder = join(this.dir, 'responses');
+    const folder = this.responsesDir;
     if (!existsSync(folder)) await mkdir(folder, { recursive: true });
     const temp = join(folder, `.${id}.json.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
     try {
@@ -144,7 +147,7 @@ export class RecordingStore {
   /** Every recording file, by id (a `responses/` file wins over a top-level one), sorted by id. */
   async list(): Promise<Array<{ id: string; file: string }>> {
     const found = new Map<string, string>();
-    for (const folder of [join(this.dir, 'responses'), this.dir]) {
+    for (const folder of [this.responsesDir, this.dir]) {
       for (const name of await jsonFiles(folder)) {
         const id = name.slice(0, -'.json'.length);
         if (!found.has(id)) found.set(id, join(folder, name));
