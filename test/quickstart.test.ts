@@ -26,6 +26,16 @@ describe('README quickstart', () => {
         max_tokens: 5,
       });
       expect(completion.choices[0]?.message.content).toBe("I'm ready to help");
+
+      const stream = await fetch(`${served.url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: '{"model": "llama3.2:3b-instruct-fp16", "messages": [{"role": "user", "content": "What is the name of the US captial?"}], "stream": true}',
+      });
+      expect(stream.headers.get('content-type')).toMatch(/^text\/event-stream/);
+      const events = await stream.text();
+      expect(events.startsWith('data: {"id":"rec-325a72db5755","choices":[{"delta":{"content":"The",')).toBe(true);
+      expect(events.endsWith('data: [DONE]\n\n')).toBe(true);
     } finally {
       await served.stop();
     }

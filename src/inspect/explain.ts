@@ -173,7 +173,9 @@ export function missMessage(explanation: Explanation): string {
   if (nearest === undefined) {
     hint = `There are no recordings in ${dir}.`;
   } else {
-    hint = `Nearest recording: ${nearest.id} (${nearest.endpoint}), which differs at ${describeMatch(nearest)}.`;
+    const same = nearest.route.length === 0 && nearest.differences.length === 0;
+    const where = same ? 'which has the same request' : `which differs (recorded ≠ requested) at ${describeMatch(nearest)}`;
+    hint = `Nearest recording: ${nearest.id} (${nearest.endpoint}), ${where}.`;
     if (nearest.misnamedAs !== undefined) {
       hint += ` Its file name does not match its request, which gives ${nearest.misnamedAs}: run llm-replay recordings verify --recordings ${dir}.`;
     } else if (nearest.doubledV1) {

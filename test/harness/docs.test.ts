@@ -4,9 +4,9 @@ import { expect, it } from 'vitest';
 import { DEFAULT_OPTIONS, OPTION_SPECS } from '../../src/options.js';
 import { optionsTable, TABLE_END, TABLE_START } from './options-table.js';
 
-const DOC = join(import.meta.dirname, '../../docs/test-harness.md');
+const DOC = join(import.meta.dirname, '../../README.md');
 
-it('docs/test-harness.md lists every startServer option with its flag, variable and default', async () => {
+it('README.md lists every startServer option with its flag, variable and default', async () => {
   const text = await readFile(DOC, 'utf8');
   const start = text.indexOf(TABLE_START);
   const end = text.indexOf(TABLE_END);

@@ -8,7 +8,7 @@ function defaultText(value: unknown): string {
   return `\`${typeof value === 'string' ? `'${value}'` : String(value)}\``;
 }
 
-/** The `startServer` options table of docs/test-harness.md, from OPTION_SPECS and DEFAULT_OPTIONS. */
+/** The `startServer` options table of README.md, from OPTION_SPECS and DEFAULT_OPTIONS. */
 export function optionsTable(): string {
   const rows = OPTION_SPECS.map((spec) => {
     const flag = spec.kind === 'boolean' ? `\`${spec.flag}\` / \`--no-${spec.flag.slice(2)}\`` : `\`${spec.flag}\``;

@@ -169,7 +169,7 @@ describe('llm-replay recordings why', () => {
       differences: [],
       doubledV1: true,
     });
-    expect(why.message).toContain('which differs at path: "/v1/v1/chat/completions" ≠ "/v1/chat/completions".');
+    expect(why.message).toContain('which differs (recorded ≠ requested) at path: "/v1/v1/chat/completions" ≠ "/v1/chat/completions".');
     expect(why.message).toContain(`llm-replay recordings import LLAMA_STACK_DIR --recordings ${dir}`);
   });
 
@@ -219,7 +219,7 @@ describe('llm-replay recordings why', () => {
     const why = json<WhyJson & { nearest: Array<{ misnamedAs?: string }> }>(await run(['why', '--path', '/api/pull', '--json', '--recordings', dir]));
     expect(why).toMatchObject({ id: '3877ecf1bc62', recorded: false });
     expect(why.nearest[0]).toMatchObject({ id: 'pulled000000', route: [], differences: [], misnamedAs: '3877ecf1bc62' });
-    expect(why.message).toContain('which differs at nothing in the body. Its file name does not match its request, which gives 3877ecf1bc62: run llm-replay recordings verify');
+    expect(why.message).toContain('which has the same request. Its file name does not match its request, which gives 3877ecf1bc62: run llm-replay recordings verify');
   });
 
   it('rejects a body that is not JSON, or not there, with exit 2', async () => {
