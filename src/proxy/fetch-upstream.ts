@@ -1,26 +1,6 @@
 import { LlmReplayError } from '../errors.js';
+import { HOP_BY_HOP } from './hop-by-hop.js';
 import type { Upstream } from './upstream.js';
-
-/**
- * Headers that describe one connection (RFC 9110) or that we manage, so they
- * never cross from the client to the upstream or back. The same list as the
- * undici upstream in upstream.ts, where it is not exported.
- */
-const HOP_BY_HOP = new Set([
-  'connection',
-  'keep-alive',
-  'proxy-authenticate',
-  'proxy-authorization',
-  'proxy-connection',
-  'te',
-  'trailer',
-  'transfer-encoding',
-  'upgrade',
-  'host',
-  'content-length',
-  'accept-encoding',
-  'x-llm-replay-test-id',
-]);
 
 export interface FetchUpstreamOptions {
   /** Api key sent as `Authorization: Bearer KEY` in place of the client's. */

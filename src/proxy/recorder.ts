@@ -58,20 +58,6 @@ interface Exchange {
 
 const UPSTREAM_DROPPED_HEADERS = ['content-length', 'content-encoding'];
 
-/** The OpenAI SDK's class names for HTTP statuses, which llama-stack stores as the exception type. */
-function sdkErrorType(status: number): string {
-  const byStatus: Record<number, string> = {
-    400: 'BadRequestError',
-    401: 'AuthenticationError',
-    403: 'PermissionDeniedError',
-    404: 'NotFoundError',
-    409: 'ConflictError',
-    422: 'UnprocessableEntityError',
-    429: 'RateLimitError',
-  };
-  return byStatus[status] ?? (status >= 500 ? 'InternalServerError' : 'APIStatusError');
-}
-
 function errorMessageOf(data: JsonValue, status: number): string {
   if (isJsonObject(data)) {
     const error = data['error'];
@@ -221,7 +207,6 @@ export function createRecorder(options: RecorderOptions): Recorder {
           status: answer.status,
           data,
           message: errorMessageOf(data, answer.status),
-          errorType: sdkErrorType(answer.status),
         });
       }
     }

@@ -1,23 +1,6 @@
 import { Agent, request as undiciRequest } from 'undici';
 import { LlmReplayError } from '../errors.js';
-
-/** Per RFC 9110 these describe one connection, not the message, so they never cross the proxy. */
-const HOP_BY_HOP = new Set([
-  'connection',
-  'keep-alive',
-  'proxy-authenticate',
-  'proxy-authorization',
-  'proxy-connection',
-  'te',
-  'trailer',
-  'transfer-encoding',
-  'upgrade',
-  'host',
-  'content-length',
-  // We parse what comes back, so ask for it uncompressed.
-  'accept-encoding',
-  'x-llm-replay-test-id',
-]);
+import { HOP_BY_HOP } from './hop-by-hop.js';
 
 export interface UpstreamRequest {
   method: string;

@@ -1,23 +1,12 @@
 import { readFile, writeFile } from 'node:fs/promises';
-import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { batchCommand } from '../../src/cli/batch-command.js';
+import { textSink } from '../support/sink.js';
 import { chatLine, startBatchesServer, tempDir } from './helpers.js';
 
-function sink(): Writable & { text: string } {
-  const stream = new Writable({
-    write(chunk: Buffer, _encoding, callback) {
-      stream.text += chunk.toString();
-      callback();
-    },
-  }) as Writable & { text: string };
-  stream.text = '';
-  return stream;
-}
-
 async function run(args: string[], env: Record<string, string> = {}, tty = false) {
-  const stdout = sink();
-  const stderr = Object.assign(sink(), { isTTY: tty, columns: 120 });
+  const stdout = textSink();
+  const stderr = textSink(tty);
   const command = batchCommand({ stdout, stderr, env, pollMs: 10 }).exitOverride();
   for (const sub of command.commands) sub.exitOverride();
   await command.parseAsync(args, { from: 'user' });

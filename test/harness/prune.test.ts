@@ -1,29 +1,18 @@
 import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { Command } from 'commander';
 import { describe, expect, it } from 'vitest';
 import { pruneCommand } from '../../src/cli/prune-command.js';
 import { recordingsCommand } from '../../src/cli/recordings-command.js';
 import { createUsageLog, usageLogFiles } from '../../src/usage/usage-log.js';
+import { textSink } from '../support/sink.js';
 import { tempDir } from '../support/temp-dir.js';
 import { fakeUpstream, openai, proxy, recordingFiles } from './helpers.js';
 
-function sink(): Writable & { text: string } {
-  const stream = new Writable({
-    write(chunk: Buffer, _encoding, callback) {
-      stream.text += chunk.toString();
-      callback();
-    },
-  }) as Writable & { text: string };
-  stream.text = '';
-  return stream;
-}
-
 async function prune(args: string[], cwd: string, env: Record<string, string> = {}) {
-  const stdout = sink();
-  const stderr = sink();
+  const stdout = textSink();
+  const stderr = textSink();
   let code = 0;
   await pruneCommand({ stdout, stderr, env, cwd, setExitCode: (exit) => (code = exit) })
     .exitOverride()
@@ -153,17 +142,17 @@ describe('llm-replay recordings prune --unused', () => {
 
   it('takes --recordings from the recordings group it is mounted in', async () => {
     const { recordings, data, ids } = await recordThreeUseTwo();
-    const stdout = sink();
+    const stdout = textSink();
     const group = new Command('recordings')
       .option('--recordings <dir>')
-      .addCommand(pruneCommand({ stdout, stderr: sink(), env: {}, cwd: '/', setExitCode: () => undefined }));
+      .addCommand(pruneCommand({ stdout, stderr: textSink(), env: {}, cwd: '/', setExitCode: () => undefined }));
     await group.parseAsync(['prune', '--unused', '--json', '--recordings', recordings, '--data', data], { from: 'user' });
     expect(JSON.parse(stdout.text)).toMatchObject({ recordings, total: 3, unused: [{ id: ids['stale'] }] });
 
     // The real group: `llm-replay recordings --recordings DIR prune ...`.
-    const out = sink();
+    const out = textSink();
     let code = 0;
-    const real = recordingsCommand({ stdout: out, stderr: sink(), env: {}, setExitCode: (exit) => (code = exit), exit: () => undefined });
+    const real = recordingsCommand({ stdout: out, stderr: textSink(), env: {}, setExitCode: (exit) => (code = exit), exit: () => undefined });
     await real.parseAsync(['--recordings', recordings, 'prune', '--unused', '--yes', '--data', data], { from: 'user' });
     expect(code).toBe(0);
     expect(out.text).toContain('Deleted 1 recording(s).');

@@ -1,6 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Readable, Writable } from 'node:stream';
+import { Readable } from 'node:stream';
+import { textSink } from '../support/sink.js';
 import { CommanderError } from 'commander';
 import { recordingsCommand } from '../../src/cli/recordings-command.js';
 import { createRecording, type RecordedResponse } from '../../src/recording/envelope.js';
@@ -29,18 +30,6 @@ class ExitSignal extends Error {
   }
 }
 
-function sink(tty: boolean): Writable & { text: string; isTTY: boolean; columns: number } {
-  const stream = new Writable({
-    write(chunk: Buffer, _encoding, callback) {
-      stream.text += chunk.toString();
-      callback();
-    },
-  }) as Writable & { text: string; isTTY: boolean; columns: number };
-  stream.text = '';
-  stream.isTTY = tty;
-  stream.columns = 120;
-  return stream;
-}
 
 export interface RunOptions {
   env?: Record<string, string>;
@@ -53,9 +42,9 @@ export interface RunOptions {
 
 /** Runs `llm-replay recordings ARGS` in-process, capturing stdout, stderr and the exit code. */
 export async function run(args: readonly string[], options: RunOptions = {}): Promise<RunResult> {
-  const stdout = sink(options.tty === true);
+  const stdout = textSink(options.tty === true);
   stdout.columns = options.columns ?? 120;
-  const stderr = sink(false);
+  const stderr = textSink(false);
   let code = 0;
   const command = recordingsCommand({
     stdout,
