@@ -9,6 +9,6 @@ export {
   type ResolvedServerOptions,
   type ServerOptions,
 } from './options.js';
-export { TEST_ID_HEADER } from './proxy/recorder.js';
+export { TEST_ID_HEADER } from './web/headers.js';
 export { recordingId } from './recording/recording-id.js';
 export { startServer, type RunningServer } from './server/start-server.js';

@@ -3,7 +3,8 @@ import { BatchStore, renderBatch, TERMINAL_STATUSES } from './batches.js';
 import { openBatchDatabase } from './db.js';
 import { FileStore, renderFile } from './files.js';
 import { jsonResponse, readJsonObject } from './http.js';
-import { BatchRunner, TEST_ID_HEADER } from './runner.js';
+import { TEST_ID_HEADER } from '../web/headers.js';
+import { BatchRunner } from './runner.js';
 import { checkCreateParams } from './validate.js';
 
 export { BATCH_ENDPOINTS, COMPLETION_WINDOWS, type BatchError } from './validate.js';

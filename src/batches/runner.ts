@@ -3,6 +3,7 @@ import { createWriteStream, renameSync, rmSync, type WriteStream } from 'node:fs
 import { once } from 'node:events';
 import { toLlmReplayError } from '../errors.js';
 import { attachFastView } from '../web/fast-request.js';
+import { TEST_ID_HEADER } from '../web/headers.js';
 import { type BatchStore } from './batches.js';
 import { FAILED, PENDING, SUCCEEDED, type BatchDatabase, type BatchRow, type FileRow } from './db.js';
 import { newFileId, type FileStore } from './files.js';
@@ -10,8 +11,6 @@ import { seconds } from './http.js';
 import { readJsonlLines } from './jsonl.js';
 import { fetchModelIds, INTERNAL_ORIGIN, type Dispatch } from './models.js';
 import { checkLine, type BatchEndpoint, type BatchError } from './validate.js';
-
-export const TEST_ID_HEADER = 'x-llm-replay-test-id';
 
 /** Most errors kept on one batch; the rest are summarised in one last entry. */
 const MAX_ERRORS = 1000;

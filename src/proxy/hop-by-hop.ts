@@ -1,3 +1,5 @@
+import { TEST_ID_HEADER } from '../web/headers.js';
+
 /**
  * Headers that describe one connection (RFC 9110) or that the proxy manages
  * itself, so they never cross between client and upstream in either
@@ -17,5 +19,5 @@ export const HOP_BY_HOP = new Set([
   'host',
   'content-length',
   'accept-encoding',
-  'x-llm-replay-test-id',
+  TEST_ID_HEADER,
 ]);

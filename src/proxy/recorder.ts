@@ -7,6 +7,7 @@ import { parseJson } from '../recording/parse-json.js';
 import { recordingIdForBody } from '../recording/recording-id.js';
 import type { RecordingStore } from '../recording/recording-store.js';
 import { headerOf, pathAndSearch } from '../web/fast-request.js';
+import { TEST_ID_HEADER } from '../web/headers.js';
 import { fixedResponse } from '../web/fixed-response.js';
 import { bodyValue, readBodyBytes } from './request-body.js';
 import type { Upstream, UpstreamResponse } from './upstream.js';
@@ -18,8 +19,6 @@ import {
   streamFormatForPath,
   streamFormatOf,
 } from './wire-format.js';
-
-export const TEST_ID_HEADER = 'x-llm-replay-test-id';
 
 const ID_MEMO_LIMIT = 10_000;
 

@@ -12,7 +12,7 @@
  */
 import { afterEach, beforeEach, inject } from 'vitest';
 import { errorFlavorForPath, toLlmReplayError } from '../errors.js';
-import { TEST_ID_HEADER } from '../proxy/recorder.js';
+import { TEST_ID_HEADER } from '../web/headers.js';
 import { pathAndSearch } from '../web/fast-request.js';
 import { currentTestId, currentTestSlot, testIdFromName } from './test-id.js';
 import type {} from './index.js';
