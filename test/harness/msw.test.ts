@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { createInProcessRecorder, llmReplayHandlers } from '../../src/msw/index.js';
 import { recordingId } from '../../src/recording/recording-id.js';
 import { answerFor } from '../support/fake-upstream.js';
+import { expectRelayedChunkByChunk } from '../support/streaming.js';
 import { tempDir } from '../support/temp-dir.js';
 import { fakeUpstream, inProcess, ollamaChats, openai, openaiChats, recordingFiles } from './helpers.js';
 
@@ -46,17 +47,7 @@ describe('llm-replay/msw', () => {
     const fake = await fakeUpstream();
     fake.chunkDelayMs = 150;
     inProcess({ mode: 'record', upstream: fake.url, recordings: await tempDir(), data: await tempDir() });
-    const started = Date.now();
-    const stream = await openai(`${fake.url}/v1`).chat.completions.create({
-      model: 'llama3.2:3b',
-      messages: [{ role: 'user', content: 'one two three four five six' }],
-      stream: true,
-    });
-    const arrivals: number[] = [];
-    for await (const _chunk of stream) arrivals.push(Date.now() - started);
-    // Nine chunks 150 ms apart: the first must arrive long before the last was sent.
-    expect(arrivals.length).toBeGreaterThan(5);
-    expect(arrivals.at(-1)! - arrivals[0]!).toBeGreaterThan(600);
+    await expectRelayedChunkByChunk(openai(`${fake.url}/v1`));
   });
 
   it('answers an unrecorded request in replay mode with the proxy’s 404 and forwards nothing', async () => {
