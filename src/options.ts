@@ -51,23 +51,25 @@ export interface OptionSpec {
   env: string;
   kind: Kind;
   description: string;
+  /** The value's name in `--help` (`--recordings <DIR>`); booleans take none. */
+  arg?: string;
 }
 
 /** The one table flags, environment variables and validation are built from. */
 export const OPTION_SPECS: readonly OptionSpec[] = [
-  { key: 'mode', flag: '--mode', env: 'LLM_REPLAY_MODE', kind: 'mode', description: `replay | record-if-missing | record | live` },
-  { key: 'upstream', flag: '--upstream', env: 'LLM_REPLAY_UPSTREAM', kind: 'url', description: 'upstream server for record and live modes' },
-  { key: 'recordings', flag: '--recordings', env: 'LLM_REPLAY_RECORDINGS', kind: 'string', description: 'recordings folder' },
-  { key: 'data', flag: '--data', env: 'LLM_REPLAY_DATA', kind: 'string', description: 'data folder for files, batches and usage logs' },
-  { key: 'host', flag: '--host', env: 'LLM_REPLAY_HOST', kind: 'string', description: 'interface to listen on' },
-  { key: 'port', flag: '--port', env: 'LLM_REPLAY_PORT', kind: 'port', description: 'port to listen on (0 = any free port)' },
-  { key: 'upstreamApiKey', flag: '--upstream-api-key', env: 'LLM_REPLAY_UPSTREAM_API_KEY', kind: 'string', description: 'api key sent upstream instead of the client’s' },
-  { key: 'bodyLimit', flag: '--body-limit', env: 'LLM_REPLAY_BODY_LIMIT', kind: 'positive-int', description: 'largest request body in bytes' },
-  { key: 'maxConcurrentBatches', flag: '--max-concurrent-batches', env: 'LLM_REPLAY_MAX_CONCURRENT_BATCHES', kind: 'positive-int', description: 'batches processed at once' },
-  { key: 'maxConcurrentRequestsPerBatch', flag: '--max-concurrent-requests-per-batch', env: 'LLM_REPLAY_MAX_CONCURRENT_REQUESTS_PER_BATCH', kind: 'positive-int', description: 'requests in flight per batch' },
-  { key: 'batchMaxLines', flag: '--batch-max-lines', env: 'LLM_REPLAY_BATCH_MAX_LINES', kind: 'positive-int', description: 'most lines in a batch input file' },
-  { key: 'fileMaxBytes', flag: '--file-max-bytes', env: 'LLM_REPLAY_FILE_MAX_BYTES', kind: 'positive-int', description: 'largest uploaded file in bytes' },
-  { key: 'usageLog', flag: '--usage-log', env: 'LLM_REPLAY_USAGE_LOG', kind: 'boolean', description: 'log which recordings each run used' },
+  { key: 'mode', flag: '--mode', env: 'LLM_REPLAY_MODE', kind: 'mode', arg: 'MODE', description: `replay | record-if-missing | record | live` },
+  { key: 'upstream', flag: '--upstream', env: 'LLM_REPLAY_UPSTREAM', kind: 'url', arg: 'URL', description: 'upstream server for record and live modes' },
+  { key: 'recordings', flag: '--recordings', env: 'LLM_REPLAY_RECORDINGS', kind: 'string', arg: 'DIR', description: 'recordings folder' },
+  { key: 'data', flag: '--data', env: 'LLM_REPLAY_DATA', kind: 'string', arg: 'DIR', description: 'data folder for files, batches and usage logs' },
+  { key: 'host', flag: '--host', env: 'LLM_REPLAY_HOST', kind: 'string', arg: 'HOST', description: 'interface to listen on' },
+  { key: 'port', flag: '--port', env: 'LLM_REPLAY_PORT', kind: 'port', arg: 'PORT', description: 'port to listen on (0 = any free port)' },
+  { key: 'upstreamApiKey', flag: '--upstream-api-key', env: 'LLM_REPLAY_UPSTREAM_API_KEY', kind: 'string', arg: 'KEY', description: 'api key sent upstream instead of the client’s' },
+  { key: 'bodyLimit', flag: '--body-limit', env: 'LLM_REPLAY_BODY_LIMIT', kind: 'positive-int', arg: 'BYTES', description: 'largest request body in bytes' },
+  { key: 'maxConcurrentBatches', flag: '--max-concurrent-batches', env: 'LLM_REPLAY_MAX_CONCURRENT_BATCHES', kind: 'positive-int', arg: 'N', description: 'batches processed at once' },
+  { key: 'maxConcurrentRequestsPerBatch', flag: '--max-concurrent-requests-per-batch', env: 'LLM_REPLAY_MAX_CONCURRENT_REQUESTS_PER_BATCH', kind: 'positive-int', arg: 'N', description: 'requests in flight per batch' },
+  { key: 'batchMaxLines', flag: '--batch-max-lines', env: 'LLM_REPLAY_BATCH_MAX_LINES', kind: 'positive-int', arg: 'N', description: 'most lines in a batch input file' },
+  { key: 'fileMaxBytes', flag: '--file-max-bytes', env: 'LLM_REPLAY_FILE_MAX_BYTES', kind: 'positive-int', arg: 'BYTES', description: 'largest uploaded file in bytes' },
+  { key: 'usageLog', flag: '--usage-log', env: 'LLM_REPLAY_USAGE_LOG', kind: 'boolean', description: 'log which recordings each run used (--no-usage-log turns it off)' },
   { key: 'verbose', flag: '--verbose', env: 'LLM_REPLAY_VERBOSE', kind: 'boolean', description: 'print one line per request to stderr' },
 ];
 

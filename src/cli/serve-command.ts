@@ -23,8 +23,7 @@ export function serveCommand(): Command {
       command.addOption(new Option(spec.flag, description));
       command.addOption(new Option(`--no-${spec.flag.slice(2)}`).hideHelp());
     } else {
-      const placeholder = spec.kind === 'url' ? 'URL' : spec.kind === 'port' || spec.kind === 'positive-int' ? 'N' : 'VALUE';
-      command.addOption(new Option(`${spec.flag} <${placeholder}>`, description));
+      command.addOption(new Option(`${spec.flag} <${spec.arg ?? 'VALUE'}>`, description));
     }
   }
   command.action(async (flags: Record<string, unknown>) => {
