@@ -1,8 +1,4 @@
-import { once } from 'node:events';
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import { Readable } from 'node:stream';
-
-// The fake recorder and the node:http edge the batches tests use (no vitest import: child processes load this too).
+// The fake recorder the batches tests use (no vitest import: child processes load this too).
 
 export const MODELS = ['gpt-test', 'embed-test', 'llama3.2:3b'];
 
@@ -95,36 +91,3 @@ function answer(path: string, body: Record<string, unknown>): Response {
   }
   return Response.json({ error: { message: `no route ${path}` } }, { status: 404 });
 }
-
-/** node:http edge for tests: IncomingMessage → Request, Response → ServerResponse. */
-export function nodeListener(handler: (request: Request) => Promise<Response>) {
-  return (req: IncomingMessage, res: ServerResponse): void => {
-    void (async () => {
-      const headers = new Headers();
-      for (let i = 0; i < req.rawHeaders.length; i += 2) headers.append(req.rawHeaders[i]!, req.rawHeaders[i + 1]!);
-      const hasBody = req.method !== 'GET' && req.method !== 'HEAD';
-      const request = new Request(`http://${req.headers.host ?? 'localhost'}${req.url ?? '/'}`, {
-        method: req.method ?? 'GET',
-        headers,
-        body: hasBody ? (Readable.toWeb(req) as unknown as ReadableStream<Uint8Array>) : null,
-        duplex: 'half',
-      } as RequestInit);
-      let response: Response;
-      try {
-        response = await handler(request);
-      } catch (error) {
-        response = Response.json({ error: { message: String(error) } }, { status: 500 });
-      }
-      const out: string[] = [];
-      response.headers.forEach((value, name) => out.push(name, value));
-      res.writeHead(response.status, out);
-      if (response.body !== null) {
-        for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
-          if (!res.write(chunk)) await once(res, 'drain');
-        }
-      }
-      res.end();
-    })().catch(() => res.destroy());
-  };
-}
-

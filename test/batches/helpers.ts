@@ -6,9 +6,10 @@ import { join } from 'node:path';
 import OpenAI, { toFile } from 'openai';
 import { onTestFinished } from 'vitest';
 import { createBatchesService, type BatchesService, type BatchesServiceOptions } from '../../src/batches/index.js';
-import { fakeDispatch, nodeListener, type FakeDispatch } from './fake.js';
+import { toNodeListener } from '../../src/server/node-edge.js';
+import { fakeDispatch, type FakeDispatch } from './fake.js';
 
-export { fakeDispatch, MODELS, nodeListener, type FakeDispatch } from './fake.js';
+export { fakeDispatch, MODELS, type FakeDispatch } from './fake.js';
 
 export async function tempDir(): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'llm-replay-batches-'));
@@ -27,7 +28,7 @@ export interface TestServer {
 
 export type ServiceOverrides = Partial<Omit<BatchesServiceOptions, 'dispatch'>> & { dispatch?: FakeDispatch };
 
-/** createBatchesService + a fake dispatch behind a real HTTP server on port 0, closed after the test. */
+/** createBatchesService + a fake dispatch behind the product's HTTP edge on port 0, closed after the test. */
 export async function startBatchesServer(overrides: ServiceOverrides = {}): Promise<TestServer> {
   const dataDir = overrides.dataDir ?? (await tempDir());
   const dispatch = overrides.dispatch ?? fakeDispatch();
@@ -41,7 +42,7 @@ export async function startBatchesServer(overrides: ServiceOverrides = {}): Prom
     dispatch,
   });
   const server = createServer(
-    nodeListener(async (request) => (await service.handle(request)) ?? Response.json({ error: { message: 'not batches' } }, { status: 418 })),
+    toNodeListener(async (request) => (await service.handle(request)) ?? Response.json({ error: { message: 'not batches' } }, { status: 418 })),
   );
   await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
