@@ -8,7 +8,7 @@ import { recordingIdForBody } from '../recording/recording-id.js';
 import type { RecordingStore } from '../recording/recording-store.js';
 import { headerOf, pathAndSearch } from '../web/fast-request.js';
 import { TEST_ID_HEADER } from '../web/headers.js';
-import { fixedResponse } from '../web/fixed-response.js';
+import { fixedResponse, type FixedParts } from '../web/fixed-response.js';
 import { bodyValue, readBodyBytes } from './request-body.js';
 import type { Upstream, UpstreamResponse } from './upstream.js';
 import {
@@ -66,26 +66,33 @@ function errorMessageOf(data: JsonValue, status: number): string {
   return typeof data === 'string' && data !== '' ? data : `upstream answered ${status}`;
 }
 
-interface Rendered {
-  status: number;
-  contentType: string;
-  body: Uint8Array;
-}
+/**
+ * Recorded bodies are immutable once read, so each recording's answer — status,
+ * headers and bytes — is rendered once. An envelope is reached through one id
+ * and one path only, so both can be part of the rendering.
+ */
+const renderCache = new WeakMap<RecordingEnvelope, FixedParts>();
 
-/** Recorded bodies are immutable once read, so their rendering is computed once per envelope. */
-const renderCache = new WeakMap<RecordingEnvelope, Rendered>();
-
-function render(envelope: RecordingEnvelope, path: string): Rendered {
+function render(envelope: RecordingEnvelope, id: string, path: string): FixedParts {
   const cached = renderCache.get(envelope);
   if (cached !== undefined) return cached;
   const response: RecordedResponse = recordedResponse(envelope);
-  let rendered: Rendered;
-  if (response.kind === 'stream') {
-    const format = streamFormatForPath(path);
-    rendered = { status: response.status, contentType: STREAM_CONTENT_TYPES[format], body: Buffer.from(renderStream(format, response.chunks)) };
-  } else {
-    rendered = { status: response.status, contentType: 'application/json', body: Buffer.from(jsonText(response.data)) };
-  }
+  const format = streamFormatForPath(path);
+  const [contentType, text] =
+    response.kind === 'stream'
+      ? [STREAM_CONTENT_TYPES[format], renderStream(format, response.chunks)]
+      : ['application/json', jsonText(response.data)];
+  const body = Buffer.from(text);
+  const rendered: FixedParts = {
+    status: response.status,
+    headers: {
+      'content-type': contentType,
+      'content-length': String(body.byteLength),
+      'x-llm-replay-id': id,
+      'x-llm-replay-source': 'recording',
+    },
+    body,
+  };
   renderCache.set(envelope, rendered);
   return rendered;
 }
@@ -101,15 +108,6 @@ function parseOrText(text: string): JsonValue {
 export function createRecorder(options: RecorderOptions): Recorder {
   const { mode, store, upstream, bodyLimit } = options;
   const saves = mode === 'record' || mode === 'record-if-missing';
-
-  function replay(id: string, path: string, envelope: RecordingEnvelope): Response {
-    const rendered = render(envelope, path);
-    return fixedResponse({
-      status: rendered.status,
-      headers: { 'content-type': rendered.contentType, 'x-llm-replay-id': id, 'x-llm-replay-source': 'recording' },
-      body: rendered.body,
-    });
-  }
 
   async function missError(exchange: Exchange): Promise<LlmReplayError> {
     // The same engine and message as `llm-replay recordings why`, so the two always agree.
@@ -234,7 +232,7 @@ export function createRecorder(options: RecorderOptions): Recorder {
 
   async function handle(request: Request, context: RecorderContext = {}): Promise<Response> {
     const { path, search } = pathAndSearch(request.url);
-    const started = performance.now();
+    const started = options.log === undefined ? 0 : performance.now();
     let id = '-';
     let source: Source | 'error' = 'error';
     let response: Response;
@@ -260,7 +258,7 @@ export function createRecorder(options: RecorderOptions): Recorder {
       if (recorded !== undefined) {
         source = 'recording';
         options.onUse?.(id);
-        response = replay(id, path, recorded);
+        response = fixedResponse(render(recorded, id, path));
       } else if (mode === 'replay') {
         throw await missError(exchange());
       } else {

@@ -9,7 +9,7 @@ export type FetchHandler = (request: Request) => Promise<Response>;
 async function writeResponse(response: Response, res: ServerResponse): Promise<void> {
   const fixed = fixedPartsOf(response);
   if (fixed !== undefined) {
-    res.writeHead(fixed.status, { ...fixed.headers, 'content-length': fixed.body.byteLength });
+    res.writeHead(fixed.status, fixed.headers);
     res.end(fixed.body);
     return;
   }

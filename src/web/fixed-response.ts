@@ -8,6 +8,7 @@
  */
 export interface FixedParts {
   status: number;
+  /** Every header, `content-length` included; shared between responses, never changed. */
   headers: Record<string, string>;
   /** Bytes, encoded once when the recording is first rendered. */
   body: Uint8Array;
