@@ -20,7 +20,10 @@ import {
   streamFormatOf,
 } from './wire-format.js';
 
-const ID_MEMO_LIMIT = 10_000;
+/** Request texts longer than this are hashed every time: memoising them would cost more memory than it saves time. */
+const ID_MEMO_MAX_TEXT = 16 * 1024;
+/** Characters the memo may hold in all before it starts afresh (about 16 MB). */
+const ID_MEMO_MAX_CHARS = 8 * 1024 * 1024;
 
 export interface RecorderOptions {
   mode: Mode;
@@ -215,17 +218,23 @@ export function createRecorder(options: RecorderOptions): Recorder {
 
   /**
    * Ids of request texts seen before, so a repeated replay skips parsing and
-   * hashing. Bounded: cleared when full, which only costs recomputation.
+   * hashing. Bounded in size: cleared when full, which only costs recomputation.
    */
   const idMemo = new Map<string, string>();
+  let memoChars = 0;
 
   function idFor(method: string, path: string, text: string, testId: string | undefined, body: () => JsonValue): string {
+    if (text.length > ID_MEMO_MAX_TEXT) return recordingIdForBody(method, path, body(), testId);
     const key = `${method} ${path}\n${testId ?? ''}\n${text}`;
     let id = idMemo.get(key);
     if (id === undefined) {
       id = recordingIdForBody(method, path, body(), testId);
-      if (idMemo.size >= ID_MEMO_LIMIT) idMemo.clear();
+      if (memoChars + key.length > ID_MEMO_MAX_CHARS) {
+        idMemo.clear();
+        memoChars = 0;
+      }
       idMemo.set(key, id);
+      memoChars += key.length;
     }
     return id;
   }
