@@ -19,7 +19,9 @@ import { pathAndSearch } from '../web/fast-request.js';
  * import { llmReplayHandlers } from 'llm-replay/msw';
  *
  * const server = setupServer(...llmReplayHandlers({ recordings: './recordings' }));
- * beforeAll(() => server.listen({ onUnhandledRequest: 'error' }));
+ * // At the top level of a setup file, not in beforeAll: the openai and ollama
+ * // clients keep the fetch they find when they are constructed.
+ * server.listen({ onUnhandledRequest: 'error' });
  * afterAll(() => server.close());
  * ```
  */
