@@ -64,8 +64,12 @@ export class RecordingStore {
     if (!this.wantsWatch) return false;
     if (!this.watchers.has(this.dir)) this.watchFolder(this.dir);
     const responses = this.responsesDir;
-    if (!this.watchers.has(responses) && existsSync(responses)) this.watchFolder(responses);
-    return this.watchers.has(this.dir) && (this.watchers.has(responses) || !existsSync(responses));
+    if (!this.watchers.has(responses)) {
+      // An absent responses/ is covered by the watcher on dir, which sees it appear.
+      if (!existsSync(responses)) return this.watchers.has(this.dir);
+      this.watchFolder(responses);
+    }
+    return this.watchers.has(this.dir) && this.watchers.has(responses);
   }
 
   private watchFolder(folder: string): void {
