@@ -5,18 +5,15 @@ import { join } from 'node:path';
 import { LlmReplayError } from '../errors.js';
 import { parseRecording, serializeRecording, type RecordingEnvelope } from './envelope.js';
 
-interface CacheEntry {
-  file: string;
-  ino: number;
-  size: number;
-  mtimeMs: number;
-  envelope: RecordingEnvelope;
-}
-
 interface FileStamp {
   ino: number;
   size: number;
   mtimeMs: number;
+}
+
+interface CacheEntry extends FileStamp {
+  file: string;
+  envelope: RecordingEnvelope;
 }
 
 const SAFE_ID = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
@@ -95,7 +92,7 @@ export class RecordingStore {
   /** Where {@link write} puts a recording. */
   fileFor(id: string): string {
     checkId(id);
-    return join(this.dir, 'responses', `${id}.json`);
+    return join(this.responsesDir, `${id}.json`);
   }
 
   /** The recording for an id, or undefined. Throws `invalid_recording` for a broken file. */
@@ -146,7 +143,6 @@ export class RecordingStore {
     if (stamp !== undefined) this.cache.set(id, { file, ...stamp, envelope });
     return file;
   }
-
 
   /** Every recording file, by id (a `responses/` file wins over a top-level one), sorted by id. */
   async list(): Promise<Array<{ id: string; file: string }>> {
