@@ -18,6 +18,7 @@ import {
   renderStream,
   streamFormatForPath,
   streamFormatOf,
+  type StreamFormat,
 } from './wire-format.js';
 
 /** Request texts longer than this are hashed every time: memoising them would cost more memory than it saves time. */
@@ -132,8 +133,7 @@ export function createRecorder(options: RecorderOptions): Recorder {
     options.onUse?.(exchange.id);
   }
 
-  function relayStream(exchange: Exchange, answer: UpstreamResponse, headers: Headers): Response {
-    const format = streamFormatOf(answer.headers.get('content-type'))!;
+  function relayStream(exchange: Exchange, answer: UpstreamResponse, format: StreamFormat, headers: Headers): Response {
     const collector = createChunkCollector(format);
     const iterator = answer.body[Symbol.asyncIterator]();
     const body = new ReadableStream<Uint8Array>({
@@ -181,9 +181,8 @@ export function createRecorder(options: RecorderOptions): Recorder {
     headers.set('x-llm-replay-id', exchange.id);
     headers.set('x-llm-replay-source', 'upstream');
     const ok = answer.status >= 200 && answer.status < 300;
-    if (ok && streamFormatOf(answer.headers.get('content-type')) !== undefined) {
-      return relayStream(exchange, answer, headers);
-    }
+    const format = ok ? streamFormatOf(headers.get('content-type')) : undefined;
+    if (format !== undefined) return relayStream(exchange, answer, format, headers);
     const chunks: Uint8Array[] = [];
     try {
       for await (const chunk of answer.body) chunks.push(chunk);
