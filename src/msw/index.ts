@@ -68,9 +68,10 @@ export function createInProcessRecorder(options: LlmReplayHandlersOptions = {}):
   const usage = resolved.usageLog
     ? sharedUsageLog({ data: resolved.data, recordings: resolved.recordings, mode: resolved.mode })
     : undefined;
+  const recordings = resolve(resolved.recordings);
   const recorder = createRecorder({
     mode: resolved.mode,
-    store: new RecordingStore(resolve(resolved.recordings)),
+    store: new RecordingStore(recordings),
     upstream: createFetchUpstream(resolved.upstream, {
       apiKey: resolved.upstreamApiKey,
       // The real request must not be intercepted again.
@@ -83,7 +84,7 @@ export function createInProcessRecorder(options: LlmReplayHandlersOptions = {}):
   return {
     mode: resolved.mode,
     upstream: resolved.upstream,
-    recordings: resolve(resolved.recordings),
+    recordings,
     isolation,
     recorder,
   };
@@ -116,16 +117,14 @@ export function llmReplayHandlers(options: LlmReplayHandlersOptions = {}): HttpH
   const testIdOf = options.testId ?? (inProcess.isolation ? currentTestId : undefined);
 
   const answer = async (request: Request): Promise<Response> => {
-    let path = pathAndSearch(request.url).path;
+    const { path: fullPath, search } = pathAndSearch(request.url);
+    // The proxy sees paths without the upstream's base path; so must the id.
+    const path = prefix === '' ? fullPath : fullPath.slice(prefix.length) || '/';
     try {
       let forRecorder = request;
       if (prefix !== '') {
-        // The proxy sees paths without the upstream's base path; so must the id.
-        const { search } = pathAndSearch(request.url);
-        path = path.slice(prefix.length) || '/';
-        const url = `http://llm-replay.invalid${path}${search}`;
         const body = request.method === 'GET' || request.method === 'HEAD' ? null : await request.arrayBuffer();
-        forRecorder = new Request(url, { method: request.method, headers: request.headers, body });
+        forRecorder = new Request(`http://llm-replay.invalid${path}${search}`, { method: request.method, headers: request.headers, body });
       }
       const testId = testIdOf?.();
       return await inProcess.recorder(forRecorder, testId === undefined ? {} : { testId });
