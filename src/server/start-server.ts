@@ -47,6 +47,11 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     batchMaxLines: resolved.batchMaxLines,
     fileMaxBytes: resolved.fileMaxBytes,
   });
+  const release = async (): Promise<void> => {
+    await batches.close();
+    await upstream.close();
+    store.close();
+  };
   const fetch: FetchHandler = async (request) => {
     const { path } = pathAndSearch(request.url);
     const local = path.startsWith('/v1/files') || path.startsWith('/v1/batches');
@@ -74,9 +79,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       });
     });
   } catch (error) {
-    await batches.close();
-    await upstream.close();
-    store.close();
+    await release();
     throw error;
   }
   const { port } = server.address() as AddressInfo;
@@ -96,9 +99,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
           // Streams still being read get a grace period, then are cut.
           else setTimeout(() => server.closeAllConnections(), 2_000).unref();
         });
-        await batches.close();
-        await upstream.close();
-        store.close();
+        await release();
       })();
       return closing;
     },
