@@ -123,7 +123,7 @@ export function readConversation(envelope: RecordingEnvelope): Conversation {
     model: typeof request.model === 'string' && request.model !== '' ? request.model : (str(body['model']) ?? ''),
     messages: [],
     messagesFromPrompt: false,
-    prompts: textList(body['prompt']),
+    prompts: kind === 'embeddings' ? [] : textList(body['prompt']),
     inputs: kind === 'embeddings' ? textList(body['input'] ?? body['prompt']) : [],
     tools: readTools(body),
     parameters: readParameters(body),
@@ -133,7 +133,6 @@ export function readConversation(envelope: RecordingEnvelope): Conversation {
   if (testId !== undefined) conversation.testId = testId;
   const system = str(body['system']);
   if (system !== undefined) conversation.system = system;
-  if (kind === 'embeddings') conversation.prompts = [];
   if (Array.isArray(body['messages'])) {
     conversation.messages = body['messages'].filter(isJsonObject).map(readMessage);
   } else if (conversation.prompts.length === 1) {
@@ -381,6 +380,16 @@ const TIMING_FIELDS: ReadonlyArray<[keyof OllamaTimings, string]> = [
   ['evalDuration', 'eval_duration'],
 ];
 
+/** Ollama's timing fields of one object, or undefined when it has none. */
+function readTimings(object: JsonObject): OllamaTimings | undefined {
+  const timings: OllamaTimings = {};
+  for (const [field, key] of TIMING_FIELDS) {
+    const value = num(object[key]);
+    if (value !== undefined) timings[field] = value;
+  }
+  return Object.keys(timings).length > 0 ? timings : undefined;
+}
+
 /** Ollama generate and chat: `response` or `message.content` appended line by line; the last (`done`) line carries the timings. */
 function readOllama(objects: JsonObject[], reply: Reply): void {
   const answer: Answer = { index: 0, text: '', toolCalls: [] };
@@ -393,12 +402,8 @@ function readOllama(objects: JsonObject[], reply: Reply): void {
     if (message !== undefined) answer.toolCalls.push(...toolCallsOf(message['tool_calls']));
     const doneReason = str(object['done_reason']);
     if (doneReason !== undefined) answer.finishReason = doneReason;
-    const timings: OllamaTimings = {};
-    for (const [field, key] of TIMING_FIELDS) {
-      const value = num(object[key]);
-      if (value !== undefined) timings[field] = value;
-    }
-    if (Object.keys(timings).length > 0) reply.timings = timings;
+    const timings = readTimings(object);
+    if (timings !== undefined) reply.timings = timings;
   }
   if (thinking !== '') answer.thinking = thinking;
   if (objects.length > 0) reply.answers = [answer];
@@ -425,12 +430,8 @@ function readEmbeddings(object: JsonObject | undefined, reply: Reply): void {
   if (isJsonObject(usage)) reply.usage = readUsage(usage);
   const promptEvalCount = num(object['prompt_eval_count']);
   if (promptEvalCount !== undefined) reply.usage = { promptTokens: promptEvalCount };
-  const timings: OllamaTimings = {};
-  for (const [field, key] of TIMING_FIELDS) {
-    const value = num(object[key]);
-    if (value !== undefined) timings[field] = value;
-  }
-  if (Object.keys(timings).length > 0) reply.timings = timings;
+  const timings = readTimings(object);
+  if (timings !== undefined) reply.timings = timings;
 }
 
 /** The whole answer text of a reply: every choice's text, in order. */
