@@ -27,7 +27,8 @@ export interface Upstream {
 /** Forwards to one upstream through a keep-alive pool. */
 export function createUpstream(base: string, apiKey: string | undefined): Upstream {
   const agent = new Agent({ keepAliveTimeout: 30_000, connections: 128, headersTimeout: 0, bodyTimeout: 0 });
-  const urlFor = (pathAndQuery: string): string => base.replace(/\/+$/, '') + pathAndQuery;
+  const trimmed = base.replace(/\/+$/, '');
+  const urlFor = (pathAndQuery: string): string => trimmed + pathAndQuery;
   return {
     base,
     urlFor,
