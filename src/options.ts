@@ -98,6 +98,11 @@ function invalid(spec: OptionSpec, value: unknown, allowed: string): LlmReplayEr
   );
 }
 
+/** Digits from a flag or the environment as a number; anything else as given, for the check that follows. */
+function digitsAsNumber(value: unknown): unknown {
+  return typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value;
+}
+
 /** Checks one value (from code, a flag or the environment) against its spec. */
 function validate(spec: OptionSpec, value: unknown): unknown {
   switch (spec.kind) {
@@ -115,12 +120,12 @@ function validate(spec: OptionSpec, value: unknown): unknown {
       if (typeof value === 'string' && value !== '') return value;
       throw invalid(spec, value, 'a non-empty string');
     case 'port': {
-      const port = typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value;
+      const port = digitsAsNumber(value);
       if (typeof port === 'number' && Number.isInteger(port) && port >= 0 && port <= 65535) return port;
       throw invalid(spec, value, 'a port number from 0 to 65535');
     }
     case 'positive-int': {
-      const n = typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value;
+      const n = digitsAsNumber(value);
       if (typeof n === 'number' && Number.isSafeInteger(n) && n > 0) return n;
       throw invalid(spec, value, 'a whole number greater than 0');
     }
