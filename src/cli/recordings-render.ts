@@ -1,11 +1,9 @@
-import type { Change, RecordingDiff } from '../inspect/diff.js';
-import { textChange } from '../inspect/diff.js';
+import { isIdentical, textChange, type Change, type RecordingDiff } from '../inspect/diff.js';
 import { describeMatch, missMessage, type Explanation } from '../inspect/explain.js';
 import type { ImportReport } from '../inspect/import.js';
 import type { RecordingStats } from '../inspect/stats.js';
 import type { RecordingSummary } from '../inspect/summary.js';
-import type { VerifyReport } from '../inspect/verify.js';
-import type { JsonValue } from '../recording/json-value.js';
+import { verifyPassed, type VerifyReport } from '../inspect/verify.js';
 import { formatBytes, inlineJson, pad, plural, table, truncate, wrap, type Colors } from './recordings-format.js';
 
 export interface RenderContext {
@@ -73,7 +71,7 @@ export function renderDiff(
     ['request body', diff.request],
     ['answer', diff.answer],
   ];
-  if (sections.every(([, changes]) => changes.length === 0)) {
+  if (isIdentical(diff)) {
     out.push('', 'No differences: same request, same answer.');
     return `${out.join('\n')}\n`;
   }
@@ -102,11 +100,7 @@ function renderChange(change: Change, pathWidth: number, c: Colors, width: numbe
     const text = `${head}${parts.old === '' ? '' : c.red(`[-${parts.old}-]`)}${parts.new === '' ? '' : c.green(`{+${parts.new}+}`)}${tail}`;
     return [`  ${change.path}`, wrap(text, width, '      ')];
   }
-  return [`${label}${c.red(valueText(before))} ${c.dim('→')} ${c.green(valueText(after))}`];
-}
-
-function valueText(value: JsonValue | undefined): string {
-  return value === undefined ? '(missing)' : inlineJson(value, 60);
+  return [`${label}${c.red(inlineJson(before))} ${c.dim('→')} ${c.green(inlineJson(after))}`];
 }
 
 /** `recordings why`: the id, whether it is recorded, the nearest recordings, and the proxy's own message. */
@@ -129,7 +123,7 @@ export function renderWhy(explanation: Explanation, { colors: c, width }: Render
     explanation.nearest.forEach((match, i) => {
       const changes = [
         ...match.route.map((change) => ({ path: change.field, text: `${quote(change.recorded)} → ${quote(change.requested)}` })),
-        ...match.differences.map((difference) => ({ path: difference.path, text: `${valueText(difference.a)} → ${valueText(difference.b)}` })),
+        ...match.differences.map((difference) => ({ path: difference.path, text: `${inlineJson(difference.a)} → ${inlineJson(difference.b)}` })),
       ];
       out.push(`  ${i + 1}. ${c.bold(match.id)}  ${match.method} ${match.endpoint}${match.model === '' ? '' : `  ${c.cyan(match.model)}`}  ${c.dim(plural(changes.length, 'difference'))}`);
       const pathWidth = Math.min(40, Math.max(0, ...changes.map((change) => change.path.length)));
@@ -174,7 +168,7 @@ export function renderStats(stats: RecordingStats, { colors: c }: RenderContext)
 /** `recordings verify`: a summary line, then one line per finding with how to fix it. */
 export function renderVerify(report: VerifyReport, { colors: c, width }: RenderContext): string {
   const problems = report.checked - report.ok;
-  if (report.mismatched.length + report.invalid.length + report.secrets.length === 0) {
+  if (verifyPassed(report)) {
     return `${c.green('✓')} ${plural(report.checked, 'recording')} in ${report.dir}: all safe to commit (valid, named by their request, no credentials).\n`;
   }
   const out = [`${c.red('✗')} ${plural(report.checked, 'file')} checked in ${report.dir}: ${report.ok} ok, ${problems} with problems.`];
