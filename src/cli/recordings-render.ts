@@ -1,5 +1,5 @@
 import { isIdentical, textChange, type Change, type RecordingDiff } from '../inspect/diff.js';
-import { describeMatch, missMessage, type Explanation } from '../inspect/explain.js';
+import { describeMatch, missMessage, routeValue, type Explanation } from '../inspect/explain.js';
 import type { ImportReport } from '../inspect/import.js';
 import type { RecordingStats } from '../inspect/stats.js';
 import type { RecordingSummary } from '../inspect/summary.js';
@@ -122,7 +122,7 @@ export function renderWhy(explanation: Explanation, { colors: c, width }: Render
     out.push('', c.bold('nearest recordings'));
     explanation.nearest.forEach((match, i) => {
       const changes = [
-        ...match.route.map((change) => ({ path: change.field, text: `${quote(change.recorded)} → ${quote(change.requested)}` })),
+        ...match.route.map((change) => ({ path: change.field, text: `${routeValue(change.recorded)} → ${routeValue(change.requested)}` })),
         ...match.differences.map((difference) => ({ path: difference.path, text: `${inlineJson(difference.a)} → ${inlineJson(difference.b)}` })),
       ];
       out.push(`  ${i + 1}. ${c.bold(match.id)}  ${match.method} ${match.endpoint}${match.model === '' ? '' : `  ${c.cyan(match.model)}`}  ${c.dim(plural(changes.length, 'difference'))}`);
@@ -135,10 +135,6 @@ export function renderWhy(explanation: Explanation, { colors: c, width }: Render
   }
   out.push('', c.bold('replay error'), wrap(missMessage(explanation), width, '  '));
   return `${out.join('\n')}\n`;
-}
-
-function quote(value: string | null): string {
-  return value === null ? '(none)' : JSON.stringify(value);
 }
 
 function counts(title: string, list: RecordingStats['byPath'], c: Colors): string[] {

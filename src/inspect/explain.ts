@@ -146,11 +146,14 @@ export function collapseDoubledV1(path: string): string {
   return path.replace(/\/v1\/v1(?=\/|$)/, '/v1');
 }
 
+/** A method, path or test id as messages show it: quoted, or `(none)`. */
+export function routeValue(value: string | null): string {
+  return value === null ? '(none)' : JSON.stringify(value);
+}
+
 /** One line: where a nearest recording differs (`path: "/v1/v1/x" ≠ "/v1/x"; $.messages[0].content: "a" ≠ "b"`). */
 export function describeMatch(match: NearestMatch): string {
-  const parts = match.route.map(
-    (change) => `${change.field}: ${change.recorded === null ? '(none)' : JSON.stringify(change.recorded)} ≠ ${change.requested === null ? '(none)' : JSON.stringify(change.requested)}`,
-  );
+  const parts = match.route.map((change) => `${change.field}: ${routeValue(change.recorded)} ≠ ${routeValue(change.requested)}`);
   if (match.differences.length > 0 || parts.length === 0) parts.push(describeDifferences(match.differences));
   return parts.join('; ');
 }
