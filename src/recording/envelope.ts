@@ -63,17 +63,21 @@ export interface CreateRecordingInput {
 /** Builds the envelope to store for a request and the response it got (DESIGN 2). */
 export function createRecording(input: CreateRecordingInput): RecordingEnvelope {
   const endpoint = stripQuery(input.path);
-  const model = isJsonObject(input.body) && typeof input.body['model'] === 'string' ? input.body['model'] : '';
   const request: RecordedRequestInfo = {
     method: input.method.toUpperCase(),
     url: input.url,
     headers: {},
     body: input.body,
     endpoint,
-    model,
+    model: modelOf(input.body) ?? '',
   };
   const response = recordedResponseInfo(endpoint, input.response);
   return input.testId === undefined ? { request, response } : { test_id: input.testId, request, response };
+}
+
+/** A request body's `model`, when it is an object whose `model` is a string. */
+export function modelOf(body: JsonValue | undefined): string | undefined {
+  return isJsonObject(body) && typeof body['model'] === 'string' ? body['model'] : undefined;
 }
 
 function recordedResponseInfo(endpoint: string, response: RecordedResponse): RecordedResponseInfo {
@@ -209,10 +213,8 @@ export function parseRecording(text: string, file: string): RecordingEnvelope {
   else if (!isJsonObject(request['headers'])) throw invalidRecording(file, 'request.headers must be an object');
   if (!Object.hasOwn(request, 'endpoint')) request['endpoint'] = urlPath(request['url']);
   else if (typeof request['endpoint'] !== 'string') throw invalidRecording(file, 'request.endpoint must be a string');
-  if (!Object.hasOwn(request, 'model')) {
-    const body = request['body'];
-    request['model'] = isJsonObject(body) && typeof body['model'] === 'string' ? body['model'] : '';
-  } else if (typeof request['model'] !== 'string') throw invalidRecording(file, 'request.model must be a string');
+  if (!Object.hasOwn(request, 'model')) request['model'] = modelOf(request['body']) ?? '';
+  else if (typeof request['model'] !== 'string') throw invalidRecording(file, 'request.model must be a string');
 
   if (!Object.hasOwn(response, 'body')) throw invalidRecording(file, 'response.body is missing');
   if (!Object.hasOwn(response, 'is_streaming')) response['is_streaming'] = false;

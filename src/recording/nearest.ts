@@ -1,6 +1,6 @@
-import type { RecordingEnvelope } from './envelope.js';
+import { modelOf, type RecordingEnvelope } from './envelope.js';
 import { diffJson, type JsonDifference } from './json-diff.js';
-import { isJsonObject, type JsonValue } from './json-value.js';
+import type { JsonValue } from './json-value.js';
 import { stripQuery, urlPath } from './recording-id.js';
 import type { RecordingStore } from './recording-store.js';
 
@@ -63,8 +63,4 @@ export async function findNearest(store: RecordingStore, request: NearestRequest
       (x.id < y.id ? -1 : x.id > y.id ? 1 : 0),
   );
   return candidates.slice(0, limit).map(({ id, file, endpoint, differences }) => ({ id, file, endpoint, differences }));
-}
-
-function modelOf(body: JsonValue): string | undefined {
-  return isJsonObject(body) && typeof body['model'] === 'string' ? body['model'] : undefined;
 }
