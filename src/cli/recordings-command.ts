@@ -5,7 +5,7 @@ import { LlmReplayError, toLlmReplayError } from '../errors.js';
 import { readConversation } from '../inspect/conversation.js';
 import { diffRecordings, isIdentical } from '../inspect/diff.js';
 import { explainRequest, missMessage, requestPathOf } from '../inspect/explain.js';
-import { loadAll, loadResolved, openRecordingsFolder, resolveRecording, type LoadedRecording } from '../inspect/folder.js';
+import { loadAll, loadResolved, openRecordingsFolder, resolveRecording } from '../inspect/folder.js';
 import { importRecordings } from '../inspect/import.js';
 import { computeStats } from '../inspect/stats.js';
 import { listRecordings, type ListSort } from '../inspect/summary.js';
@@ -105,13 +105,6 @@ export function recordingsCommand(overrides: Partial<RecordingsIo> = {}): Comman
   const human = (): RenderContext => ({ colors: colorsFor(io.stdout, io.env), width: widthOf(io.stdout, io.env) });
   const print = (text: string): void => void io.stdout.write(text);
   const printJson = (value: unknown): void => print(`${stringify(value as JsonValue, undefined, 2) ?? 'null'}\n`);
-  const warnUnreadable = (name: string, loaded: readonly LoadedRecording[]): boolean => {
-    const broken = loaded.filter((recording) => !recording.ok);
-    for (const recording of broken) {
-      if (!recording.ok) io.stderr.write(`llm-replay recordings ${name}: skipped ${recording.name}: ${recording.error}. Run llm-replay recordings verify.\n`);
-    }
-    return broken.length > 0;
-  };
 
   recordings
     .command('list')
@@ -134,10 +127,11 @@ export function recordingsCommand(overrides: Partial<RecordingsIo> = {}): Comman
         const invalid = loaded.flatMap((recording) => (recording.ok ? [] : [{ file: recording.name, error: recording.error }]));
         if (options.json) {
           printJson({ dir: folder.dir, count: rows.length, recordings: rows, invalid });
-          return invalid.length > 0 ? EXIT.problem : EXIT.ok;
+        } else {
+          print(renderList(folder.dir, rows, loaded.length - invalid.length, human()));
+          for (const { file, error } of invalid) io.stderr.write(`llm-replay recordings list: skipped ${file}: ${error}. Run llm-replay recordings verify.\n`);
         }
-        print(renderList(folder.dir, rows, loaded.filter((recording) => recording.ok).length, human()));
-        return warnUnreadable('list', loaded) ? EXIT.problem : EXIT.ok;
+        return invalid.length > 0 ? EXIT.problem : EXIT.ok;
       }),
     );
 
