@@ -3,6 +3,7 @@ import { createWriteStream, renameSync, rmSync, type WriteStream } from 'node:fs
 import { once } from 'node:events';
 import { toLlmReplayError } from '../errors.js';
 import { attachFastView } from '../web/fast-request.js';
+import { fixedPartsOf } from '../web/fixed-response.js';
 import { TEST_ID_HEADER } from '../web/headers.js';
 import { type BatchStore } from './batches.js';
 import { FAILED, PENDING, SUCCEEDED, type BatchDatabase, type BatchRow, type FileRow } from './db.js';
@@ -70,6 +71,33 @@ interface Result {
   line: number;
   state: number;
   result: string;
+}
+
+const UTF8 = new TextDecoder();
+
+interface Answer {
+  status: number;
+  text: string;
+  requestId: string | undefined;
+}
+
+/**
+ * A line's answer. A replayed one is read from its fixed parts as the HTTP edge
+ * does: building its Response only to read the bytes back through a web stream
+ * costs about as much as the rest of the line.
+ */
+async function readAnswer(response: Response): Promise<Answer> {
+  const fixed = fixedPartsOf(response);
+  if (fixed !== undefined) {
+    return {
+      status: fixed.status,
+      text: UTF8.decode(fixed.body), // what Response.text() does: UTF-8, a byte order mark dropped
+      requestId: fixed.headers['x-llm-replay-id'] ?? fixed.headers['x-request-id'],
+    };
+  }
+  const text = await response.text();
+  const requestId = response.headers.get('x-llm-replay-id') ?? response.headers.get('x-request-id') ?? undefined;
+  return { status: response.status, text, requestId };
 }
 
 /**
@@ -444,8 +472,7 @@ export class BatchRunner {
         readBody: async (limit) => (bytes.length <= limit ? bytes : undefined),
         header: (name) => headers[name],
       });
-      const response = await this.options.dispatch(request);
-      const text = await response.text();
+      const { status, text, requestId } = await readAnswer(await this.options.dispatch(request));
       if (this.aborted) return; // cut off by close: stays pending
       let body: unknown = text;
       let json = false;
@@ -455,17 +482,15 @@ export class BatchRunner {
       } catch {
         // Not JSON: kept as the text it is.
       }
-      const requestId =
-        response.headers.get('x-llm-replay-id') ?? response.headers.get('x-request-id') ?? id;
-      const ok = response.status >= 200 && response.status <= 299;
+      const ok = status >= 200 && status <= 299;
       state = ok && json ? SUCCEEDED : FAILED;
       result = JSON.stringify({
         id,
         custom_id: item.custom_id,
-        response: { status_code: response.status, request_id: requestId, body },
+        response: { status_code: status, request_id: requestId ?? id, body },
         error:
           ok && !json
-            ? { code: 'invalid_response', message: `The server answered ${response.status} with a body that is not JSON.` }
+            ? { code: 'invalid_response', message: `The server answered ${status} with a body that is not JSON.` }
             : null,
       });
     } catch (error) {
