@@ -11,6 +11,8 @@ interface ErrorKind {
  * tests match on them, so a code is never renamed, only added.
  */
 const ERROR_KINDS = {
+  // Anything that fails unexpectedly, on any route (see toLlmReplayError).
+  internal_error: { status: 500, type: 'server_error' },
   // Proxy and recorder.
   recording_not_found: { status: 404, type: 'invalid_request_error' },
   invalid_json_body: { status: 400, type: 'invalid_request_error' },
@@ -30,7 +32,6 @@ const ERROR_KINDS = {
   method_not_allowed: { status: 405, type: 'invalid_request_error' },
   // Configuration and tooling (never sent over HTTP, but still coded).
   invalid_option: { status: 500, type: 'configuration_error' },
-  internal_error: { status: 500, type: 'server_error' },
   // Recordings inspection (`llm-replay recordings ...`).
   not_recordings_folder: { status: 500, type: 'configuration_error' },
   ambiguous_id: { status: 400, type: 'invalid_request_error' },
