@@ -4,11 +4,15 @@ import { basename } from 'node:path';
 import { once } from 'node:events';
 import { Command, Option } from 'commander';
 import cliProgress from 'cli-progress';
+import { TERMINAL_STATUSES } from '../batches/batches.js';
+import { BATCH_ENDPOINTS } from '../batches/validate.js';
 import { LlmReplayError, type ErrorCode } from '../errors.js';
 
 export const DEFAULT_URL = 'http://127.0.0.1:11435';
-const ENDPOINTS = ['/v1/chat/completions', '/v1/completions', '/v1/embeddings'];
-const TERMINAL = new Set(['completed', 'failed', 'expired', 'cancelled']);
+
+function isTerminal(status: string): boolean {
+  return (TERMINAL_STATUSES as readonly string[]).includes(status);
+}
 
 /** Where the command writes and what it reads; tests replace these. */
 export interface BatchCommandIo {
@@ -164,7 +168,7 @@ async function waitForEnd(api: Api, batch: Batch, io: BatchCommandIo): Promise<B
         io.stderr.write(`${batch.id}: ${batch.status} (${counts(batch)})\n`);
       }
       lastStatus = batch.status;
-      if (TERMINAL.has(batch.status)) return batch;
+      if (isTerminal(batch.status)) return batch;
       await new Promise((resolve) => setTimeout(resolve, io.pollMs));
       batch = await api.json<Batch>(`/v1/batches/${encodeURIComponent(batch.id)}`);
     }
@@ -175,8 +179,8 @@ async function waitForEnd(api: Api, batch: Batch, io: BatchCommandIo): Promise<B
 
 async function submit(file: string, options: SubmitOptions, command: Command, io: BatchCommandIo): Promise<void> {
   const api = apiFor(command, io);
-  if (!ENDPOINTS.includes(options.endpoint)) {
-    throw new LlmReplayError('invalid_option', `Invalid --endpoint ${JSON.stringify(options.endpoint)}. Supported values: ${ENDPOINTS.join(', ')}.`, {
+  if (!(BATCH_ENDPOINTS as readonly string[]).includes(options.endpoint)) {
+    throw new LlmReplayError('invalid_option', `Invalid --endpoint ${JSON.stringify(options.endpoint)}. Supported values: ${BATCH_ENDPOINTS.join(', ')}.`, {
       param: 'endpoint',
     });
   }
@@ -234,7 +238,7 @@ export function batchCommand(overrides: Partial<BatchCommandIo> = {}): Command {
     .command('submit')
     .description('upload FILE (JSONL, one request per line) and create a batch from it; prints the batch id')
     .argument('<file>', 'JSONL input file')
-    .addOption(new Option('--endpoint <endpoint>', 'endpoint every line targets').choices(ENDPOINTS).makeOptionMandatory())
+    .addOption(new Option('--endpoint <endpoint>', 'endpoint every line targets').choices(BATCH_ENDPOINTS).makeOptionMandatory())
     .option('--completion-window <window>', 'completion window', '24h')
     .option('--metadata <key=value>', 'metadata pair, repeatable', (value: string, all: string[]) => [...all, value], [] as string[])
     .option('--wait', 'follow the batch until it ends, with a progress bar on stderr; exits 1 unless it completed', false)
@@ -263,7 +267,7 @@ export function batchCommand(overrides: Partial<BatchCommandIo> = {}): Command {
       const fileId = options.errors ? found.error_file_id : found.output_file_id;
       if (fileId === null) {
         const which = options.errors ? 'error file' : 'output file';
-        const hint = TERMINAL.has(found.status)
+        const hint = isTerminal(found.status)
           ? options.errors
             ? 'no request failed.'
             : found.error_file_id !== null
