@@ -159,7 +159,7 @@ export class RecordingStore {
 
 function checkId(id: string): void {
   if (!SAFE_ID.test(id)) {
-    throw new LlmReplayError('invalid_value', `Invalid recording id ${JSON.stringify(id)}: expected letters, digits, ".", "_" or "-".`);
+    throw new LlmReplayError('invalid_value', `Invalid recording id ${JSON.stringify(id)}: expected a letter or digit, then letters, digits, ".", "_" or "-", such as the 12-hex id \`llm-replay id\` prints.`);
   }
 }
 
