@@ -179,11 +179,6 @@ async function waitForEnd(api: Api, batch: Batch, io: BatchCommandIo): Promise<B
 
 async function submit(file: string, options: SubmitOptions, command: Command, io: BatchCommandIo): Promise<void> {
   const api = apiFor(command, io);
-  if (!(BATCH_ENDPOINTS as readonly string[]).includes(options.endpoint)) {
-    throw new LlmReplayError('invalid_option', `Invalid --endpoint ${JSON.stringify(options.endpoint)}. Supported values: ${BATCH_ENDPOINTS.join(', ')}.`, {
-      param: 'endpoint',
-    });
-  }
   let size: number;
   try {
     size = (await stat(file)).size;
