@@ -59,6 +59,11 @@ interface Exchange {
   testId: string | undefined;
 }
 
+/**
+ * A plain answer is relayed re-encoded from its text, and a fetch upstream hands
+ * bodies over already decompressed, so the upstream's length and encoding need
+ * not describe what the client gets.
+ */
 const UPSTREAM_DROPPED_HEADERS = ['content-length', 'content-encoding'];
 
 function errorMessageOf(data: JsonValue, status: number): string {
