@@ -1,6 +1,6 @@
-import type { RecordingEnvelope } from '../recording/envelope.js';
+import { modelOf, type RecordingEnvelope } from '../recording/envelope.js';
 import { describeDifferences, type JsonDifference } from '../recording/json-diff.js';
-import { isJsonObject, type JsonValue } from '../recording/json-value.js';
+import type { JsonValue } from '../recording/json-value.js';
 import { findNearest } from '../recording/nearest.js';
 import { recordingIdForBody, stripQuery, urlPath } from '../recording/recording-id.js';
 import type { RecordingStore } from '../recording/recording-store.js';
@@ -73,7 +73,7 @@ export async function explainRequest(store: RecordingStore, input: ExplainInput,
   const method = input.method.toUpperCase();
   const path = stripQuery(input.path);
   const id = recordingIdForBody(method, path, input.body, input.testId);
-  const model = isJsonObject(input.body) && typeof input.body['model'] === 'string' ? input.body['model'] : null;
+  const model = modelOf(input.body) ?? null;
   const explanation: Explanation = {
     id,
     method,
