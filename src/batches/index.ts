@@ -166,20 +166,15 @@ export function createBatchesService(options: BatchesServiceOptions): BatchesSer
       }
       if (!found.allow.includes(request.method)) {
         await request.body?.cancel();
-        throw new LlmReplayError(
+        const allow = found.allow.join(', ');
+        return new LlmReplayError(
           'method_not_allowed',
-          `Method ${request.method} is not allowed on ${url.pathname}; allowed: ${found.allow.join(', ')}.`,
-        );
+          `Method ${request.method} is not allowed on ${url.pathname}; allowed: ${allow}.`,
+        ).toResponse('openai', { allow });
       }
       return await found.run(request, url);
     } catch (error) {
-      const failure = toLlmReplayError(error);
-      const headers: Record<string, string> = {};
-      if (failure.code === 'method_not_allowed') {
-        const found = route(path);
-        if (found !== undefined) headers['allow'] = found.allow.join(', ');
-      }
-      return failure.toResponse('openai', headers);
+      return toLlmReplayError(error).toResponse('openai');
     }
   }
 
