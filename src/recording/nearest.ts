@@ -4,8 +4,6 @@ import type { JsonValue } from './json-value.js';
 import { stripQuery, urlPath } from './recording-id.js';
 import type { RecordingStore } from './recording-store.js';
 
-export { describeDifferences, type JsonDifference } from './json-diff.js';
-
 export interface NearestRequest {
   method: string;
   path: string;
