@@ -135,16 +135,10 @@ export class BatchStore {
       const existing = this.stmts.byKey.get(params.idempotency_key);
       if (existing !== undefined) {
         const differences: string[] = [];
-        if (existing.input_file_id !== params.input_file_id) {
-          differences.push(`input_file_id is ${JSON.stringify(params.input_file_id)}, was ${JSON.stringify(existing.input_file_id)}`);
-        }
-        if (existing.endpoint !== params.endpoint) {
-          differences.push(`endpoint is ${JSON.stringify(params.endpoint)}, was ${JSON.stringify(existing.endpoint)}`);
-        }
-        if (existing.completion_window !== params.completion_window) {
-          differences.push(
-            `completion_window is ${JSON.stringify(params.completion_window)}, was ${JSON.stringify(existing.completion_window)}`,
-          );
+        for (const name of ['input_file_id', 'endpoint', 'completion_window'] as const) {
+          if (existing[name] !== params[name]) {
+            differences.push(`${name} is ${JSON.stringify(params[name])}, was ${JSON.stringify(existing[name])}`);
+          }
         }
         if (!sameMetadata(existing.metadata, params.metadata)) {
           differences.push(`metadata is ${JSON.stringify(params.metadata)}, was ${existing.metadata ?? 'null'}`);
