@@ -1,7 +1,7 @@
 import { relative, resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import { LlmReplayError, toLlmReplayError } from '../errors.js';
-import { resolveOptions } from '../options.js';
+import { DEFAULT_OPTIONS, resolveOptions } from '../options.js';
 import { deleteRecordings, planPrune, resetUsage, type PrunePlan } from '../usage/prune.js';
 import { usageFolder, usageLogFiles } from '../usage/usage-log.js';
 
@@ -75,8 +75,8 @@ export function pruneCommand(overrides: Partial<PruneCommandIo> = {}): Command {
   return new Command('prune')
     .description('find recordings no logged test run used (usage logs in DATA/usage/) and delete them with --yes')
     .option('--unused', 'select the recordings that no logged run used')
-    .addOption(new Option('--recordings <dir>', 'recordings folder (env LLM_REPLAY_RECORDINGS, default ./recordings)').hideHelp())
-    .option('--data <dir>', 'data folder holding usage/ (env LLM_REPLAY_DATA, default ./.llm-replay)')
+    .addOption(new Option('--recordings <dir>', `recordings folder (env LLM_REPLAY_RECORDINGS, default ${DEFAULT_OPTIONS.recordings})`).hideHelp())
+    .option('--data <dir>', `data folder holding usage/ (env LLM_REPLAY_DATA, default ${DEFAULT_OPTIONS.data})`)
     .option('--since <date>', 'count only usage logged at or after this ISO 8601 date or time')
     .option('--yes', 'really delete (without it, only list what would be deleted)')
     .option('--reset-usage', 'also delete the usage logs (after pruning), to start counting afresh')

@@ -10,6 +10,7 @@ import { importRecordings } from '../inspect/import.js';
 import { computeStats } from '../inspect/stats.js';
 import { listRecordings, type ListSort } from '../inspect/summary.js';
 import { verifyPassed, verifyRecordings } from '../inspect/verify.js';
+import { DEFAULT_OPTIONS } from '../options.js';
 import type { JsonValue } from '../recording/json-value.js';
 import { JsonSyntaxError, parseJson } from '../recording/parse-json.js';
 import { RecordingStore } from '../recording/recording-store.js';
@@ -39,8 +40,6 @@ export const EXIT = {
   /** The command could not run: bad usage, not a recordings folder, a file that cannot be read. */
   usage: 2,
 } as const;
-
-export const DEFAULT_RECORDINGS = './recordings';
 
 const EXIT_HELP = `
 Exit codes:
@@ -75,7 +74,7 @@ export function recordingsCommand(overrides: Partial<RecordingsIo> = {}): Comman
   };
   const recordings = new Command('recordings')
     .description('read, compare and check recordings: list, show, diff, why, stats, verify, import, prune')
-    .addOption(new Option('--recordings <dir>', `recordings folder (env LLM_REPLAY_RECORDINGS, default ${DEFAULT_RECORDINGS})`))
+    .addOption(new Option('--recordings <dir>', `recordings folder (env LLM_REPLAY_RECORDINGS, default ${DEFAULT_OPTIONS.recordings})`))
     .configureHelp({ showGlobalOptions: true })
     .configureOutput({ writeOut: (text) => void io.stdout.write(text), writeErr: (text) => void io.stderr.write(text) })
     .exitOverride((error: CommanderError) => {
@@ -101,7 +100,7 @@ export function recordingsCommand(overrides: Partial<RecordingsIo> = {}): Comman
     };
 
   const dirOf = (command: Command): string =>
-    command.optsWithGlobals<GlobalOptions>().recordings ?? io.env['LLM_REPLAY_RECORDINGS'] ?? DEFAULT_RECORDINGS;
+    command.optsWithGlobals<GlobalOptions>().recordings ?? io.env['LLM_REPLAY_RECORDINGS'] ?? DEFAULT_OPTIONS.recordings;
   const human = (): RenderContext => ({ colors: colorsFor(io.stdout, io.env), width: widthOf(io.stdout, io.env) });
   const print = (text: string): void => void io.stdout.write(text);
   const printJson = (value: unknown): void => print(`${stringify(value as JsonValue, undefined, 2) ?? 'null'}\n`);
