@@ -37,7 +37,7 @@ export interface BatchList {
 }
 
 /** 24 hours, the only completion window. */
-export const COMPLETION_WINDOW_SECONDS = 24 * 60 * 60;
+const COMPLETION_WINDOW_SECONDS = 24 * 60 * 60;
 
 export const TERMINAL_STATUSES: readonly BatchStatus[] = ['completed', 'failed', 'expired', 'cancelled'];
 
@@ -66,7 +66,7 @@ export function renderBatch(row: BatchRow): BatchObject {
   };
 }
 
-export function batchNotFound(id: string): LlmReplayError {
+function batchNotFound(id: string): LlmReplayError {
   return new LlmReplayError('not_found', `No such Batch object: ${id}`, { param: 'batch_id' });
 }
 

@@ -5,7 +5,7 @@ import { LlmReplayError } from '../errors.js';
 
 export type BatchDatabase = Database.Database;
 
-export const BATCH_STATUSES = [
+const BATCH_STATUSES = [
   'validating',
   'failed',
   'in_progress',

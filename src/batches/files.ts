@@ -12,7 +12,7 @@ import { parseLimit, seconds } from './http.js';
 import { JsonlStats } from './jsonl.js';
 
 /** Purposes a client may upload with (the `*_output` ones are written by llm-replay). */
-export const UPLOAD_PURPOSES = ['assistants', 'batch', 'fine-tune', 'vision', 'user_data', 'evals'] as const;
+const UPLOAD_PURPOSES = ['assistants', 'batch', 'fine-tune', 'vision', 'user_data', 'evals'] as const;
 
 export interface FileObject {
   id: string;
@@ -55,7 +55,7 @@ export function renderFile(row: FileRow): FileObject {
   };
 }
 
-export function fileNotFound(id: string): LlmReplayError {
+function fileNotFound(id: string): LlmReplayError {
   return new LlmReplayError('not_found', `No such File object: ${id}`, { param: 'file_id' });
 }
 

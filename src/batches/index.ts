@@ -7,10 +7,6 @@ import { TEST_ID_HEADER } from '../web/headers.js';
 import { BatchRunner } from './runner.js';
 import { checkCreateParams } from './validate.js';
 
-export { BATCH_ENDPOINTS, COMPLETION_WINDOWS, type BatchError } from './validate.js';
-export type { BatchObject, BatchList } from './batches.js';
-export type { FileObject } from './files.js';
-
 export interface BatchesServiceOptions {
   /** Folder for `batches.sqlite` and `files/`. Created when missing. */
   dataDir: string;

@@ -29,7 +29,7 @@ export interface LineCheck {
 }
 
 /** Whether a model name is served by the upstream, given its model ids (null: unknown, accept). */
-export function modelKnown(models: ReadonlySet<string> | null, model: string): boolean {
+function modelKnown(models: ReadonlySet<string> | null, model: string): boolean {
   if (models === null) return true;
   if (models.has(model)) return true;
   // Ollama names `llama3.2` and `llama3.2:latest` the same model.

@@ -8,7 +8,7 @@ import { TERMINAL_STATUSES } from '../batches/batches.js';
 import { BATCH_ENDPOINTS } from '../batches/validate.js';
 import { LlmReplayError, type ErrorCode } from '../errors.js';
 
-export const DEFAULT_URL = 'http://127.0.0.1:11435';
+const DEFAULT_URL = 'http://127.0.0.1:11435';
 
 function isTerminal(status: string): boolean {
   return (TERMINAL_STATUSES as readonly string[]).includes(status);
