@@ -29,11 +29,13 @@ function real(self: FixedResponseObject): Response {
 }
 
 const prototype: object = Object.create(Response.prototype);
-for (const key of ['type', 'url', 'redirected', 'status', 'ok', 'statusText', 'headers', 'body', 'bodyUsed'] as const) {
+Object.defineProperties(prototype, {
+  status: { get: (function (this: FixedResponseObject) { return this[PARTS].status; }) },
+  ok: { get: (function (this: FixedResponseObject) { return this[PARTS].status >= 200 && this[PARTS].status < 300; }) },
+});
+for (const key of ['type', 'url', 'redirected', 'statusText', 'headers', 'body', 'bodyUsed'] as const) {
   Object.defineProperty(prototype, key, {
     get(this: FixedResponseObject) {
-      if (key === 'status') return this[PARTS].status;
-      if (key === 'ok') return this[PARTS].status >= 200 && this[PARTS].status < 300;
       return real(this)[key];
     },
   });
