@@ -54,7 +54,7 @@ const URL_PREFIX = /^([A-Za-z][A-Za-z0-9+.-]*:\/\/[^/?#]*)(.*)$/s;
  * upstream base path such as `/inference` dropped), the url rewritten to
  * match, and the id of that request. Undefined when the url is no URL.
  */
-export function importedForm(envelope: RecordingEnvelope): { id: string; path: string; envelope: RecordingEnvelope; changes: string[] } | undefined {
+export function importedForm(envelope: RecordingEnvelope): { id: string; envelope: RecordingEnvelope; changes: string[] } | undefined {
   const request = envelope.request;
   const parts = URL_PREFIX.exec(request.url);
   if (parts === null) return undefined;
@@ -71,7 +71,7 @@ export function importedForm(envelope: RecordingEnvelope): { id: string; path: s
   const url = parts[1]! + collapseDoubledV1(parts[2]!);
   const imported: RecordingEnvelope = { ...envelope, request: { ...request, url, endpoint: path } };
   const id = recordingIdForBody(request.method, path, request.body, testIdOf(envelope));
-  return { id, path, envelope: imported, changes };
+  return { id, envelope: imported, changes };
 }
 
 /**
@@ -102,7 +102,7 @@ export async function importRecordings(
       });
       continue;
     }
-    const changes = [...form.changes];
+    const { changes } = form;
     if (identify(recording.id, recording.envelope).matchedPath === undefined) changes.push('source file name did not match its request');
     const earlier = claimed.get(form.id);
     if (earlier !== undefined) {
