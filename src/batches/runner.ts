@@ -364,7 +364,7 @@ export class BatchRunner {
         const check = checkLine(text, line, endpoint, models);
         for (const error of check.errors) addError(error);
         if (check.customId !== undefined) {
-          chunk.push({ line, customId: check.customId, body: check.valid?.body ?? null });
+          chunk.push({ line, customId: check.customId, body: check.body ?? null });
           if (chunk.length >= INSERT_CHUNK) {
             insertChunk(chunk);
             chunk = [];

@@ -14,17 +14,11 @@ export interface BatchError {
   line: number | null;
 }
 
-/** A line that passed validation: what the runner needs to send it. */
-export interface ValidLine {
-  customId: string;
-  /** The raw JSON text of `body`, byte for byte as in the input line. */
-  body: string;
-}
-
 export interface LineCheck {
   /** The line's custom_id when it has a string one (even if the line is otherwise invalid). */
   customId: string | undefined;
-  valid: ValidLine | undefined;
+  /** Only for a valid line: the raw JSON text of `body`, byte for byte as in the input line. */
+  body: string | undefined;
   errors: BatchError[];
 }
 
@@ -92,14 +86,14 @@ export function checkLine(
   } catch {
     return {
       customId: undefined,
-      valid: undefined,
+      body: undefined,
       errors: [lineError(line, 'invalid_json_line', 'This line is not parseable as valid JSON.')],
     };
   }
   if (!isObject(request)) {
     return {
       customId: undefined,
-      valid: undefined,
+      body: undefined,
       errors: [lineError(line, 'invalid_request', 'Each line must be a JSON dictionary object')],
     };
   }
@@ -143,8 +137,8 @@ export function checkLine(
     }
   }
   const customId = typeof fields['custom_id'] === 'string' ? (fields['custom_id'] as string) : undefined;
-  if (errors.length > 0) return { customId, valid: undefined, errors };
-  return { customId, valid: { customId: customId!, body: rawMemberText(text, 'body')! }, errors };
+  if (errors.length > 0) return { customId, body: undefined, errors };
+  return { customId, body: rawMemberText(text, 'body')!, errors };
 }
 
 /** The create-batch body, checked: a 400 that names the parameter and the supported values otherwise. */
