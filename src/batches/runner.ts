@@ -351,16 +351,15 @@ export class BatchRunner {
     let count = 0;
     try {
       for await (const { line, text } of readJsonlLines(files.path(file.id))) {
-        count += 1;
-        if (count > batchMaxLines) {
+        if (count === batchMaxLines) {
           addError(
             fileError(
-              `File ${file.id} has more than ${batchMaxLines} requests (line ${line} is request ${count}); a batch may hold at most ${batchMaxLines}. Split it into several batches, or raise --batch-max-lines.`,
+              `File ${file.id} has more than ${batchMaxLines} requests (line ${line} is request ${count + 1}); a batch may hold at most ${batchMaxLines}. Split it into several batches, or raise --batch-max-lines.`,
             ),
           );
-          count -= 1;
           break;
         }
+        count += 1;
         const check = checkLine(text, line, endpoint, models);
         for (const error of check.errors) addError(error);
         if (check.customId !== undefined) {
@@ -377,7 +376,6 @@ export class BatchRunner {
       throw error;
     }
     insertChunk(chunk);
-    chunk = [];
     if (run.stop !== null) return 'stopped';
     if (count === 0) {
       addError(fileError(`File ${file.id} contains no requests. Add one JSON request per line.`));
