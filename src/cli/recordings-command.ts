@@ -32,7 +32,7 @@ export interface RecordingsIo {
 }
 
 /** Exit codes, the same for every `recordings` command. */
-export const EXIT = {
+const EXIT = {
   /** Everything fine. */
   ok: 0,
   /** The command ran and found a problem: verify findings, a request not recorded, an unknown or ambiguous id, an import that skipped files it should not. */

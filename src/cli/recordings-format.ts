@@ -32,7 +32,7 @@ export function widthOf(output: Output, env: Record<string, string | undefined>)
 const ANSI = /\u001b\[[0-9;]*m/g;
 
 /** Visible length: escape codes do not count. */
-export function visibleLength(text: string): number {
+function visibleLength(text: string): number {
   return [...text.replace(ANSI, '')].length;
 }
 

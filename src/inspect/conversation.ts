@@ -97,7 +97,7 @@ export interface Conversation {
 }
 
 /** The kind of call from its path; llama-stack's `/v1/v1/...` and base paths still match by suffix. */
-export function kindOf(path: string): ConversationKind {
+function kindOf(path: string): ConversationKind {
   const route = stripQuery(path).replace(/\/+$/, '');
   if (route.endsWith('/chat/completions')) return 'chat';
   if (route.endsWith('/completions')) return 'completion';
@@ -146,7 +146,7 @@ export function readConversation(envelope: RecordingEnvelope): Conversation {
 }
 
 /** A number value as a JS number, or undefined. */
-export function num(value: JsonValue | undefined): number | undefined {
+function num(value: JsonValue | undefined): number | undefined {
   if (value instanceof LosslessNumber) {
     const n = Number(value.value);
     return Number.isFinite(n) ? n : undefined;

@@ -51,7 +51,7 @@ function routeOf(envelope: RecordingEnvelope): JsonObject {
 const int = (n: number): LosslessNumber => new LosslessNumber(String(n));
 
 /** The comparable reading of a reply, as JSON. */
-export function answerOf(envelope: RecordingEnvelope): JsonObject {
+function answerOf(envelope: RecordingEnvelope): JsonObject {
   const reply: Reply = readConversation(envelope).reply;
   const answer: JsonObject = { status: int(reply.status), streaming: reply.streaming };
   if (reply.error !== undefined) {

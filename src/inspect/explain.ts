@@ -159,7 +159,7 @@ export function describeMatch(match: NearestMatch): string {
 }
 
 /** The command that records a missing request into `dir`. */
-export function recordCommand(dir: string): string {
+function recordCommand(dir: string): string {
   return `llm-replay serve --mode record-if-missing --upstream URL --recordings ${dir}`;
 }
 

@@ -83,7 +83,7 @@ export function isServableId(id: string): boolean {
 }
 
 /** Reads and parses one file, never throwing: a broken file comes back with `ok: false` and the reason. */
-export async function loadRecording(file: RecordingFile): Promise<LoadedRecording> {
+async function loadRecording(file: RecordingFile): Promise<LoadedRecording> {
   let text: string;
   try {
     text = await readFile(file.file, 'utf8');
@@ -115,7 +115,7 @@ export async function loadAll(folder: RecordingsFolder): Promise<LoadedRecording
  * The files the proxy serves: one per id, a `responses/` file winning over a
  * top-level one of the same name (as RecordingStore reads them).
  */
-export function servedFiles(folder: RecordingsFolder): RecordingFile[] {
+function servedFiles(folder: RecordingsFolder): RecordingFile[] {
   const seen = new Map<string, RecordingFile>();
   for (const file of folder.files) if (isServableId(file.id) && !seen.has(file.id)) seen.set(file.id, file);
   return [...seen.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));

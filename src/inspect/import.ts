@@ -54,7 +54,7 @@ const URL_PREFIX = /^([A-Za-z][A-Za-z0-9+.-]*:\/\/[^/?#]*)(.*)$/s;
  * upstream base path such as `/inference` dropped), the url rewritten to
  * match, and the id of that request. Undefined when the url is no URL.
  */
-export function importedForm(envelope: RecordingEnvelope): { id: string; envelope: RecordingEnvelope; changes: string[] } | undefined {
+function importedForm(envelope: RecordingEnvelope): { id: string; envelope: RecordingEnvelope; changes: string[] } | undefined {
   const request = envelope.request;
   const parts = URL_PREFIX.exec(request.url);
   if (parts === null) return undefined;

@@ -44,7 +44,7 @@ function cut(text: string, length: number): string {
   return chars.length <= length ? text : `${chars.slice(0, length - 1).join('')}…`;
 }
 
-export function summarize(recording: LoadedRecording & { ok: true }, conversation: Conversation = readConversation(recording.envelope)): RecordingSummary {
+function summarize(recording: LoadedRecording & { ok: true }, conversation: Conversation): RecordingSummary {
   return {
     id: recording.id,
     file: recording.name,

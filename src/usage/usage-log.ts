@@ -16,7 +16,7 @@ import { join, resolve } from 'node:path';
  * distinct recording, never one per request.
  */
 
-export const USAGE_FOLDER = 'usage';
+const USAGE_FOLDER = 'usage';
 
 /** Environment variable naming the run; the vitest global setup sets it so all workers of one run share it. */
 export const RUN_ID_ENV = 'LLM_REPLAY_RUN_ID';
