@@ -1,4 +1,4 @@
-import { rm, unlink } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { RecordingStore } from '../recording/recording-store.js';
 import { readUsage, usageLogFiles, type UsageSummary } from './usage-log.js';
@@ -56,11 +56,7 @@ export async function planPrune(options: PruneOptions): Promise<PrunePlan> {
 
 /** Deletes recording files; one already gone counts as deleted. */
 export async function deleteRecordings(files: readonly string[]): Promise<void> {
-  for (const file of files) {
-    await unlink(file).catch((error: unknown) => {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-    });
-  }
+  for (const file of files) await rm(file, { force: true });
 }
 
 /** Deletes every usage log of a data folder; returns how many there were. */
