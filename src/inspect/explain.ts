@@ -87,9 +87,8 @@ export async function explainRequest(store: RecordingStore, input: ExplainInput,
   try {
     if (options.known !== 'missing' && (await store.read(id)) !== undefined) {
       explanation.recorded = true;
-      explanation.file = store.fileFor(id);
-      const listed = (await store.list()).find((entry) => entry.id === id);
-      if (listed !== undefined) explanation.file = listed.file;
+      // The file the store read: responses/<id>.json, or llama-stack's top-level <id>.json.
+      explanation.file = (await store.list()).find((entry) => entry.id === id)?.file ?? store.fileFor(id);
       return explanation;
     }
   } catch (error) {
