@@ -515,7 +515,13 @@ export class BatchRunner {
     }
   }
 
-  private flush(): void {
+  /**
+   * Stores the queued results in one transaction. Results that cannot be
+   * stored stay queued for the next flush; `strict` (before a batch is
+   * finalised) throws instead, so the batch fails rather than finishing with
+   * lines missing from its output.
+   */
+  private flush(strict = false): void {
     this.flushScheduled = false;
     if (this.results.length === 0) return;
     const items = this.results;
@@ -523,7 +529,10 @@ export class BatchRunner {
     try {
       this.flushTx(items);
     } catch (error) {
-      process.stderr.write(`llm-replay: could not store ${items.length} batch results: ${(error as Error).message}\n`);
+      this.results = items.concat(this.results);
+      const message = `could not store ${items.length} batch results in SQLite: ${(error as Error).message}`;
+      if (strict) throw new Error(`${message}. Check that the data folder is writable and has free space.`, { cause: error });
+      process.stderr.write(`llm-replay: ${message}; retrying at the next flush\n`);
     }
   }
 
@@ -534,7 +543,7 @@ export class BatchRunner {
    */
   private async finalize(id: string, kind: 'completed' | 'cancelled' | 'expired'): Promise<void> {
     const { batches, files, now } = this.options;
-    this.flush();
+    this.flush(true);
     if (kind === 'completed') batches.markFinalizing(id);
     const output = new OutputFile(files, newFileId());
     const errorsOut = new OutputFile(files, newFileId());
