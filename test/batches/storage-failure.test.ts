@@ -49,9 +49,10 @@ describe('when results cannot be stored', () => {
       const batch = await runBatch(server.client, [chatLine('a', 'a'), chatLine('b', 'b')]);
       expect(batch.status).toBe('failed');
       expect(batch.output_file_id).toBeNull();
-      expect(batch.errors?.data).toHaveLength(1);
-      expect(batch.errors?.data[0]).toMatchObject({ code: 'internal_error', line: null, param: null });
-      expect(batch.errors?.data[0]?.message).toMatch(
+      const errors = batch.errors?.data ?? [];
+      expect(errors).toHaveLength(1);
+      expect(errors[0]).toMatchObject({ code: 'internal_error', line: null, param: null });
+      expect(errors[0]?.message).toMatch(
         /could not store 2 batch results in SQLite: simulated write failure\. Check that the data folder is writable and has free space\./,
       );
     } finally {
