@@ -6,6 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { startServer, type RunningServer } from '../../src/server/start-server.js';
 import { tempDir } from '../support/temp-dir.js';
 import { LLAMA_STACK, LLAMA_STACK_COUNT, json, run } from './helpers.js';
+import { streamCapitalQuestion } from '../support/streaming.js';
 
 interface ImportJson {
   dryRun: boolean;
@@ -60,13 +61,7 @@ describe('llm-replay recordings import', () => {
     const server = await startServer({ port: 0, usageLog: false, data: await tempDir(), recordings: into });
     running.push(server);
     const client = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: 'unused', maxRetries: 0 });
-    const stream = await client.chat.completions.create({
-      model: 'llama3.2:3b-instruct-fp16',
-      messages: [{ role: 'user', content: 'What is the name of the US captial?' }],
-      stream: true,
-    });
-    let text = '';
-    for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? '';
+    const text = await streamCapitalQuestion(client);
     expect(text).toBe('The capital of the United States is Washington, D.C. (short for District of Columbia).');
   });
 

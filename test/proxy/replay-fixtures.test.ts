@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseJson } from '../../src/recording/parse-json.js';
 import { startServer, type RunningServer } from '../../src/server/start-server.js';
 import { makeTempDir, removeDir } from '../support/temp-dir.js';
+import { streamCapitalQuestion } from '../support/streaming.js';
 
 const FIXTURES = join(import.meta.dirname, '../../fixtures/llama-stack-recordings');
 // Its url is `__databricks__/...`, not a URL: it can be read but never requested.
@@ -104,13 +105,7 @@ describe('replaying llama-stack recordings', () => {
 
   it('streams a recorded chat completion to the openai client', async () => {
     const client = new OpenAI({ baseURL: `${server.url}/v1/v1`, apiKey: 'sk-test', maxRetries: 0 });
-    const stream = await client.chat.completions.create({
-      model: 'llama3.2:3b-instruct-fp16',
-      messages: [{ role: 'user', content: 'What is the name of the US captial?' }],
-      stream: true,
-    });
-    let text = '';
-    for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? '';
+    const text = await streamCapitalQuestion(client);
     expect(text).toContain('Washington');
   });
 

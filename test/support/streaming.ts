@@ -18,3 +18,15 @@ export async function expectRelayedChunkByChunk(client: OpenAI): Promise<void> {
   expect(arrivals.length).toBeGreaterThan(5);
   expect(arrivals.at(-1)! - arrivals[0]!).toBeGreaterThan(600);
 }
+
+/** Streams llama-stack's recorded "US captial" chat (fixture 325a72db5755) and returns the text the client reassembles. */
+export async function streamCapitalQuestion(client: OpenAI): Promise<string> {
+  const stream = await client.chat.completions.create({
+    model: 'llama3.2:3b-instruct-fp16',
+    messages: [{ role: 'user', content: 'What is the name of the US captial?' }],
+    stream: true,
+  });
+  let text = '';
+  for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? '';
+  return text;
+}
