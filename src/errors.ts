@@ -1,5 +1,10 @@
-/** How a response body renders an error: OpenAI's envelope or Ollama's flat `{error}`. */
-export type ErrorFlavor = 'openai' | 'ollama';
+/**
+ * How a response body renders an error, in the shape the API's official
+ * client parses: OpenAI's `{error: {message, type, param, code}}`, Ollama's
+ * flat `{error}`, Anthropic's `{type: "error", error: {type, message}}` or
+ * Google's `{error: {code, message, status}}`.
+ */
+export type ErrorFlavor = 'openai' | 'ollama' | 'anthropic' | 'gemini';
 
 interface ErrorKind {
   status: number;
@@ -16,10 +21,16 @@ const ERROR_KINDS = {
   // Proxy and recorder.
   recording_not_found: { status: 404, type: 'invalid_request_error' },
   invalid_json_body: { status: 400, type: 'invalid_request_error' },
+  // JSON nested deeper than MAX_JSON_DEPTH (src/recording/parse-json.ts).
+  body_too_deep: { status: 400, type: 'invalid_request_error' },
   body_too_large: { status: 413, type: 'invalid_request_error' },
   upstream_unreachable: { status: 502, type: 'upstream_error' },
   upstream_interrupted: { status: 502, type: 'upstream_error' },
+  upstream_timeout: { status: 504, type: 'upstream_error' },
+  // The client left before its answer; nobody reads this status (nginx's 499).
+  request_aborted: { status: 499, type: 'invalid_request_error' },
   invalid_recording: { status: 500, type: 'server_error' },
+  unauthorized: { status: 401, type: 'invalid_request_error' },
   // Files and batches.
   not_found: { status: 404, type: 'invalid_request_error' },
   invalid_request: { status: 400, type: 'invalid_request_error' },
@@ -30,8 +41,14 @@ const ERROR_KINDS = {
   conflict: { status: 409, type: 'invalid_request_error' },
   idempotency_conflict: { status: 409, type: 'invalid_request_error' },
   method_not_allowed: { status: 405, type: 'invalid_request_error' },
+  // Neither node:sqlite nor better-sqlite3 loads: the proxy runs, Files and Batches cannot.
+  storage_unavailable: { status: 501, type: 'server_error' },
   // Configuration and tooling (never sent over HTTP, but still coded).
   invalid_option: { status: 500, type: 'configuration_error' },
+  recordings_not_writable: { status: 500, type: 'configuration_error' },
+  port_in_use: { status: 500, type: 'configuration_error' },
+  cannot_listen: { status: 500, type: 'configuration_error' },
+  unsafe_exposure: { status: 500, type: 'configuration_error' },
   // Recordings inspection (`llm-replay recordings ...`).
   not_recordings_folder: { status: 500, type: 'configuration_error' },
   ambiguous_id: { status: 400, type: 'invalid_request_error' },
@@ -74,17 +91,64 @@ export class LlmReplayError extends Error {
   }
 
   toResponse(flavor: ErrorFlavor = 'openai', headers: Record<string, string> = {}): Response {
-    const body = flavor === 'ollama' ? { error: this.message } : { error: this.toJSON() };
-    return new Response(JSON.stringify(body), {
+    return new Response(JSON.stringify(this.bodyFor(flavor)), {
       status: this.status,
       headers: { 'content-type': 'application/json', 'x-should-retry': 'false', ...headers },
     });
   }
+
+  private bodyFor(flavor: ErrorFlavor): unknown {
+    switch (flavor) {
+      case 'ollama':
+        return { error: this.message };
+      case 'anthropic':
+        return { type: 'error', error: { type: ANTHROPIC_TYPES[this.status] ?? 'api_error', message: this.message } };
+      case 'gemini':
+        return { error: { code: this.status, message: this.message, status: GOOGLE_STATUSES[this.status] ?? 'INTERNAL' } };
+      case 'openai':
+        return { error: this.toJSON() };
+    }
+  }
 }
 
-/** Ollama's native API lives under `/api/`; everything else speaks OpenAI. */
+/** Anthropic's error types by HTTP status (its API reference, "Errors"). */
+const ANTHROPIC_TYPES: Record<number, string> = {
+  400: 'invalid_request_error',
+  401: 'authentication_error',
+  403: 'permission_error',
+  404: 'not_found_error',
+  413: 'request_too_large',
+  429: 'rate_limit_error',
+  529: 'overloaded_error',
+};
+
+/** google.rpc status names by HTTP status, as the Gemini API answers them. */
+const GOOGLE_STATUSES: Record<number, string> = {
+  400: 'INVALID_ARGUMENT',
+  401: 'UNAUTHENTICATED',
+  403: 'PERMISSION_DENIED',
+  404: 'NOT_FOUND',
+  409: 'ABORTED',
+  413: 'INVALID_ARGUMENT',
+  429: 'RESOURCE_EXHAUSTED',
+  499: 'CANCELLED',
+  501: 'UNIMPLEMENTED',
+  503: 'UNAVAILABLE',
+  504: 'DEADLINE_EXCEEDED',
+};
+
+const GEMINI_PATH = /^\/v1(?:alpha|beta)?\d*\/(?:models|tunedModels|cachedContents)\/[^/]*:|^\/v1(?:alpha|beta)\//;
+
+/**
+ * Which API a path belongs to, for the shape of the errors llm-replay itself
+ * answers: Ollama's native API under `/api/`, Anthropic's Messages API,
+ * Gemini's `models/{model}:method` paths, and OpenAI for everything else.
+ */
 export function errorFlavorForPath(path: string): ErrorFlavor {
-  return path.startsWith('/api/') ? 'ollama' : 'openai';
+  if (path.startsWith('/api/')) return 'ollama';
+  if (path === '/v1/messages' || path.startsWith('/v1/messages/') || path === '/v1/complete') return 'anthropic';
+  if (GEMINI_PATH.test(path)) return 'gemini';
+  return 'openai';
 }
 
 /** Wraps anything thrown into an LlmReplayError, keeping ours as they are. */

@@ -1,7 +1,18 @@
 import { LlmReplayError } from './errors.js';
+import type { LlmReplayConfig } from './recording/match-rules.js';
 
 export const MODES = ['replay', 'record-if-missing', 'record', 'live'] as const;
 export type Mode = (typeof MODES)[number];
+
+/**
+ * Which upstream errors record modes save: `permanent` ones (4xx but 408, 409
+ * and 429), also `transient` ones (those three and 5xx), or `none`.
+ */
+export const RECORD_ERRORS = ['permanent', 'transient', 'none'] as const;
+export type RecordErrors = (typeof RECORD_ERRORS)[number];
+
+/** How replay paces a recorded stream: at once, as recorded, or with its recorded delays multiplied by a factor. */
+export type ReplayTiming = 'fast' | 'recorded' | number;
 
 /**
  * Everything `startServer` and `llm-replay serve` accept. Each field maps one
@@ -37,13 +48,35 @@ export interface ServerOptions {
   usageLog?: boolean;
   /** Print one line per request to stderr. Flag `--verbose`, env `LLM_REPLAY_VERBOSE`. @default false */
   verbose?: boolean;
+  /** Which upstream errors record modes save: `permanent` (4xx but 408, 409, 429), `transient` (every error, for tests of retry logic) or `none`. Flag `--record-errors`, env `LLM_REPLAY_RECORD_ERRORS`. @default 'permanent' */
+  recordErrors?: RecordErrors;
+  /** How replay paces streams: `fast` (at once), `recorded` (at the recorded pace) or a factor for the recorded delays (`0.5` is twice as fast). Flag `--replay-timing`, env `LLM_REPLAY_REPLAY_TIMING`. @default 'fast' */
+  replayTiming?: ReplayTiming;
+  /** Query parameters that carry credentials, besides key, api_key, api-key, access_token, token and sig: forwarded, never hashed or written. Flag `--secret-query-param` (repeatable), env `LLM_REPLAY_SECRET_QUERY_PARAMS` (comma-separated). @default [] */
+  secretQueryParams?: readonly string[];
+  /** Milliseconds to wait for the upstream's response headers before answering 504 (models can take minutes to load). Flag `--upstream-timeout`, env `LLM_REPLAY_UPSTREAM_TIMEOUT`. @default 600000 (10 min) */
+  upstreamTimeout?: number;
+  /** Longest gap in milliseconds between two pieces of an upstream body before it is cut. Flag `--upstream-idle-timeout`, env `LLM_REPLAY_UPSTREAM_IDLE_TIMEOUT`. @default 300000 (5 min) */
+  upstreamIdleTimeout?: number;
+  /** Largest upstream answer saved, in bytes; bigger ones are relayed in constant memory and not saved. Flag `--max-recording-bytes`, env `LLM_REPLAY_MAX_RECORDING_BYTES`. @default 67108864 (64 MiB) */
+  maxRecordingBytes?: number;
+  /** Bytes of recording files (their size on disk) kept parsed in memory; least recently used out first. Flag `--cache-bytes`, env `LLM_REPLAY_CACHE_BYTES`. @default 33554432 (32 MiB) */
+  cacheBytes?: number;
+  /** Token every request must carry (`Authorization: Bearer TOKEN`, the official clients' api key, or `x-llm-replay-token`); never forwarded or written. Flag `--auth-token`, env `LLM_REPLAY_AUTH_TOKEN`. @default undefined (no token asked for) */
+  authToken?: string;
+  /** Listen beyond loopback without a token even where that spends the upstream api key for anyone who can reach the port. Flag `--allow-unauthenticated`, env `LLM_REPLAY_ALLOW_UNAUTHENTICATED`. @default false */
+  allowUnauthenticated?: boolean;
+  /** Matching rules: a JSON config file, or (programmatically) the rules themselves, `normalize` included. Flag `--config`, env `LLM_REPLAY_CONFIG`. @default undefined (llm-replay.config.json in the working directory, when present) */
+  config?: string | LlmReplayConfig;
 }
 
-export type ResolvedServerOptions = Required<Omit<ServerOptions, 'upstreamApiKey'>> & {
+export type ResolvedServerOptions = Required<Omit<ServerOptions, 'upstreamApiKey' | 'authToken' | 'config'>> & {
   upstreamApiKey: string | undefined;
+  authToken: string | undefined;
+  config: string | LlmReplayConfig | undefined;
 };
 
-type Kind = 'mode' | 'url' | 'string' | 'port' | 'positive-int' | 'boolean';
+type Kind = 'config' | 'mode' | 'record-errors' | 'replay-timing' | 'url' | 'string' | 'list' | 'port' | 'positive-int' | 'boolean';
 
 export interface OptionSpec {
   key: keyof ServerOptions;
@@ -71,6 +104,16 @@ export const OPTION_SPECS: readonly OptionSpec[] = [
   { key: 'fileMaxBytes', flag: '--file-max-bytes', env: 'LLM_REPLAY_FILE_MAX_BYTES', kind: 'positive-int', arg: 'BYTES', description: 'largest uploaded file in bytes' },
   { key: 'usageLog', flag: '--usage-log', env: 'LLM_REPLAY_USAGE_LOG', kind: 'boolean', description: 'log which recordings each run used (--no-usage-log turns it off)' },
   { key: 'verbose', flag: '--verbose', env: 'LLM_REPLAY_VERBOSE', kind: 'boolean', description: 'print one line per request to stderr' },
+  { key: 'recordErrors', flag: '--record-errors', env: 'LLM_REPLAY_RECORD_ERRORS', kind: 'record-errors', arg: 'WHICH', description: 'upstream errors record modes save: permanent | transient | none' },
+  { key: 'replayTiming', flag: '--replay-timing', env: 'LLM_REPLAY_REPLAY_TIMING', kind: 'replay-timing', arg: 'PACE', description: 'stream replay pace: fast | recorded | a factor for the recorded delays' },
+  { key: 'secretQueryParams', flag: '--secret-query-param', env: 'LLM_REPLAY_SECRET_QUERY_PARAMS', kind: 'list', arg: 'NAME', description: 'a query parameter that carries a credential (repeatable)' },
+  { key: 'upstreamTimeout', flag: '--upstream-timeout', env: 'LLM_REPLAY_UPSTREAM_TIMEOUT', kind: 'positive-int', arg: 'MS', description: 'milliseconds to wait for upstream response headers' },
+  { key: 'upstreamIdleTimeout', flag: '--upstream-idle-timeout', env: 'LLM_REPLAY_UPSTREAM_IDLE_TIMEOUT', kind: 'positive-int', arg: 'MS', description: 'longest silence inside an upstream body, in milliseconds' },
+  { key: 'authToken', flag: '--auth-token', env: 'LLM_REPLAY_AUTH_TOKEN', kind: 'string', arg: 'TOKEN', description: 'token every request must carry (Authorization: Bearer TOKEN)' },
+  { key: 'allowUnauthenticated', flag: '--allow-unauthenticated', env: 'LLM_REPLAY_ALLOW_UNAUTHENTICATED', kind: 'boolean', description: 'listen beyond loopback without a token even with an upstream api key' },
+  { key: 'config', flag: '--config', env: 'LLM_REPLAY_CONFIG', kind: 'config', arg: 'FILE', description: 'matching rules file (default: llm-replay.config.json when present)' },
+  { key: 'maxRecordingBytes', flag: '--max-recording-bytes', env: 'LLM_REPLAY_MAX_RECORDING_BYTES', kind: 'positive-int', arg: 'BYTES', description: 'largest upstream answer saved, in bytes' },
+  { key: 'cacheBytes', flag: '--cache-bytes', env: 'LLM_REPLAY_CACHE_BYTES', kind: 'positive-int', arg: 'BYTES', description: 'bytes of recordings kept parsed in memory' },
 ];
 
 export const DEFAULT_OPTIONS: ResolvedServerOptions = {
@@ -88,6 +131,16 @@ export const DEFAULT_OPTIONS: ResolvedServerOptions = {
   fileMaxBytes: 200 * 1024 * 1024,
   usageLog: true,
   verbose: false,
+  recordErrors: 'permanent',
+  replayTiming: 'fast',
+  secretQueryParams: [],
+  upstreamTimeout: 10 * 60 * 1000,
+  upstreamIdleTimeout: 5 * 60 * 1000,
+  maxRecordingBytes: 64 * 1024 * 1024,
+  cacheBytes: 32 * 1024 * 1024,
+  authToken: undefined,
+  allowUnauthenticated: false,
+  config: undefined,
 };
 
 function invalid(spec: OptionSpec, value: unknown, allowed: string): LlmReplayError {
@@ -109,6 +162,23 @@ function validate(spec: OptionSpec, value: unknown): unknown {
     case 'mode':
       if (typeof value === 'string' && (MODES as readonly string[]).includes(value)) return value;
       throw invalid(spec, value, `one of ${MODES.join(', ')}`);
+    case 'config':
+      if ((typeof value === 'string' && value !== '') || (typeof value === 'object' && value !== null && !Array.isArray(value))) return value;
+      throw invalid(spec, value, 'the path of a JSON config file, or (programmatically) the rules object');
+    case 'record-errors':
+      if (typeof value === 'string' && (RECORD_ERRORS as readonly string[]).includes(value)) return value;
+      throw invalid(spec, value, `one of ${RECORD_ERRORS.join(', ')}`);
+    case 'replay-timing': {
+      if (value === 'fast' || value === 'recorded') return value;
+      const factor = typeof value === 'string' && /^\d*\.?\d+$/.test(value) ? Number(value) : value;
+      if (typeof factor === 'number' && Number.isFinite(factor) && factor >= 0) return factor;
+      throw invalid(spec, value, 'fast, recorded, or a factor for the recorded delays such as 0.5');
+    }
+    case 'list': {
+      const items = typeof value === 'string' ? value.split(',').map((item) => item.trim()) : value;
+      if (Array.isArray(items) && items.every((item) => typeof item === 'string' && item !== '')) return [...items];
+      throw invalid(spec, value, 'a list of names (comma-separated in the environment)');
+    }
     case 'url': {
       if (typeof value === 'string' && URL.canParse(value)) {
         const url = new URL(value);

@@ -26,7 +26,9 @@ describe('resolveOptions', () => {
     const keys = new Set(Object.keys(DEFAULT_OPTIONS));
     expect(new Set(OPTION_SPECS.map((spec) => spec.key))).toEqual(keys);
     for (const spec of OPTION_SPECS) {
-      expect(spec.flag).toBe(`--${spec.key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`);
+      // A list is given one item per flag (`--secret-query-param a --secret-query-param b`).
+      const flagName = spec.kind === 'list' ? spec.key.replace(/s$/, '') : spec.key;
+      expect(spec.flag).toBe(`--${flagName.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`);
       expect(spec.env).toBe(`LLM_REPLAY_${spec.key.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`);
     }
   });

@@ -1,4 +1,5 @@
 import { isJsonObject, type JsonValue } from '../recording/json-value.js';
+import { queryOf, SECRET_QUERY_PARAMS, secretParamsIn } from '../recording/recording-id.js';
 
 /** Text in a file that looks like a credential. The secret itself is never kept, only a masked preview. */
 export interface SecretFinding {
@@ -38,14 +39,18 @@ const PATTERNS: readonly SecretPattern[] = [
 const LETTER = /[A-Za-z]/;
 const DIGIT = /[0-9]/;
 
+// Cheap pre-check: every pattern needs one of these.
+const HINT = /sk-|AKIA|ASIA|gh[pousr]_|github_pat_|hf_|xox|AIza|earer|PRIVATE KEY/;
+
 /** Scans text line by line for credentials. */
 export function findSecrets(text: string): SecretFinding[] {
   const findings: SecretFinding[] = [];
+  // Most files hold no hint at all: one scan of the whole text, not one per line.
+  if (!HINT.test(text)) return findings;
   const lines = text.split('\n');
   for (let index = 0; index < lines.length; index++) {
     const line = lines[index]!;
-    // Cheap pre-check: every pattern needs one of these.
-    if (!/sk-|AKIA|ASIA|gh[pousr]_|github_pat_|hf_|xox|AIza|earer|PRIVATE KEY/.test(line)) continue;
+    if (!HINT.test(line)) continue;
     const taken: Array<[number, number]> = [];
     for (const { kind, pattern, mixed, showAll } of PATTERNS) {
       for (const match of line.matchAll(pattern)) {
@@ -82,4 +87,9 @@ export function credentialHeaders(headers: JsonValue | undefined): string[] {
   return Object.entries(headers)
     .filter(([name, value]) => CREDENTIAL_HEADERS.has(name.toLowerCase()) && value !== null && value !== '')
     .map(([name]) => name);
+}
+
+/** Names of secret query parameters (`key`, `api_key`, … and `extra`) that a stored URL still carries. */
+export function secretQueryParamsOf(url: JsonValue | undefined, extra: readonly string[] = []): string[] {
+  return typeof url === 'string' ? secretParamsIn(queryOf(url), [...SECRET_QUERY_PARAMS, ...extra]) : [];
 }

@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { bypass, http, type HttpHandler } from 'msw';
+import { loadMatchRules } from '../config.js';
 import { errorFlavorForPath, toLlmReplayError } from '../errors.js';
 import { resolveOptions, type Mode, type ServerOptions } from '../options.js';
 import { createFetchUpstream } from '../proxy/fetch-upstream.js';
@@ -26,7 +27,23 @@ import { pathAndSearch } from '../web/fast-request.js';
  * ```
  */
 export interface LlmReplayHandlersOptions
-  extends Pick<ServerOptions, 'mode' | 'recordings' | 'data' | 'upstreamApiKey' | 'bodyLimit' | 'usageLog' | 'verbose'> {
+  extends Pick<
+    ServerOptions,
+    | 'mode'
+    | 'recordings'
+    | 'data'
+    | 'upstreamApiKey'
+    | 'bodyLimit'
+    | 'usageLog'
+    | 'verbose'
+    | 'recordErrors'
+    | 'replayTiming'
+    | 'secretQueryParams'
+    | 'upstreamTimeout'
+    | 'upstreamIdleTimeout'
+    | 'maxRecordingBytes'
+    | 'cacheBytes'
+  > {
   /**
    * The origin (and optional base path) whose requests are intercepted, and
    * where record modes send them. A loopback host also catches its aliases
@@ -71,13 +88,19 @@ export function createInProcessRecorder(options: LlmReplayHandlersOptions = {}):
   const recordings = resolve(resolved.recordings);
   const recorder = createRecorder({
     mode: resolved.mode,
-    store: new RecordingStore(recordings),
+    store: new RecordingStore(recordings, { cacheBytes: resolved.cacheBytes }),
     upstream: createFetchUpstream(resolved.upstream, {
       apiKey: resolved.upstreamApiKey,
       // The real request must not be intercepted again.
       prepare: (url, init) => bypass(url, init),
+      timeouts: { headers: resolved.upstreamTimeout, idle: resolved.upstreamIdleTimeout },
     }),
     bodyLimit: resolved.bodyLimit,
+    recordErrors: resolved.recordErrors,
+    replayTiming: resolved.replayTiming,
+    secretQueryParams: resolved.secretQueryParams,
+    maxRecordingBytes: resolved.maxRecordingBytes,
+    rules: loadMatchRules(resolved.config),
     ...(log === undefined ? {} : { log }),
     ...(usage === undefined ? {} : { onUse: (id: string) => usage.record(id) }),
   });

@@ -1,9 +1,10 @@
 import { LlmReplayError } from '../errors.js';
 import { HOP_BY_HOP } from './hop-by-hop.js';
-import type { Upstream } from './upstream.js';
+import { outgoingHeaders } from './outgoing-headers.js';
+import { clientGone, headersTimeout, idleTimeout, type Upstream, type UpstreamTimeouts } from './upstream.js';
 
 export interface FetchUpstreamOptions {
-  /** Api key sent as `Authorization: Bearer KEY` in place of the client's. */
+  /** Api key sent in place of the client's, in the header the client used (`Authorization: Bearer` when it used none). */
   apiKey?: string | undefined;
   /**
    * Builds the request actually fetched, e.g. msw's `bypass` so an
@@ -12,35 +13,44 @@ export interface FetchUpstreamOptions {
   prepare?: (url: string, init: RequestInit) => Request;
   /** The fetch to call; read at call time so it sees the current global. @default globalThis.fetch */
   fetch?: typeof fetch;
+  timeouts: UpstreamTimeouts;
 }
 
 /**
  * An {@link Upstream} over the web `fetch` API, for in-process use (the msw
  * handlers): the answer's body is relayed chunk by chunk as it arrives.
  */
-export function createFetchUpstream(base: string, options: FetchUpstreamOptions = {}): Upstream {
+export function createFetchUpstream(base: string, options: FetchUpstreamOptions): Upstream {
   const trimmed = base.replace(/\/+$/, '');
   const urlFor = (pathAndQuery: string): string => trimmed + pathAndQuery;
   const prepare = options.prepare ?? ((url: string, init: RequestInit) => new Request(url, init));
   return {
     base,
     urlFor,
-    async send({ method, pathAndQuery, headers, body }) {
-      const outgoing = new Headers({ 'accept-encoding': 'identity' });
-      headers.forEach((value, name) => {
-        if (!HOP_BY_HOP.has(name)) outgoing.set(name, value);
-      });
-      if (options.apiKey !== undefined) {
-        outgoing.delete('api-key');
-        outgoing.set('authorization', `Bearer ${options.apiKey}`);
-      }
+    async send({ method, pathAndQuery, headers, body, signal }) {
+      const outgoing = outgoingHeaders(headers, { apiKey: options.apiKey });
       const url = urlFor(pathAndQuery);
       const hasBody = body !== undefined && body.byteLength > 0 && method !== 'GET' && method !== 'HEAD';
+      // One controller for the whole exchange: the client leaving, no headers in time, or a silent body abort it.
+      const controller = new AbortController();
+      const { timeouts } = options;
+      let timedOut: LlmReplayError | undefined;
+      const expire = (error: LlmReplayError): void => {
+        timedOut = error;
+        controller.abort(error);
+      };
+      // The client's signal covers the wait for headers only, as in the proxy's upstream.
+      const onClientGone = (): void => controller.abort(signal?.reason);
+      if (signal?.aborted === true) onClientGone();
+      signal?.addEventListener('abort', onClientGone, { once: true });
+      const headersTimer = setTimeout(() => expire(headersTimeout(url, timeouts.headers)), timeouts.headers);
       let response: Response;
       try {
-        const request = prepare(url, { method, headers: outgoing, ...(hasBody ? { body } : {}) });
+        const request = prepare(url, { method, headers: outgoing, signal: controller.signal, ...(hasBody ? { body } : {}) });
         response = await (options.fetch ?? globalThis.fetch)(request);
       } catch (error) {
+        if (timedOut !== undefined) throw timedOut;
+        if (signal?.aborted === true) throw clientGone(url, error);
         const cause = (error as { cause?: { code?: string; message?: string } }).cause;
         const reason = cause?.code ?? cause?.message ?? (error instanceof Error ? error.message : String(error));
         throw new LlmReplayError(
@@ -48,6 +58,9 @@ export function createFetchUpstream(base: string, options: FetchUpstreamOptions 
           `Could not reach the upstream at ${url} (${reason}). Start the model server there, or point llm-replay at it with the upstream option (LLM_REPLAY_UPSTREAM).`,
           { cause: error },
         );
+      } finally {
+        clearTimeout(headersTimer);
+        signal?.removeEventListener('abort', onClientGone);
       }
       const responseHeaders = new Headers();
       response.headers.forEach((value, name) => {
@@ -56,21 +69,42 @@ export function createFetchUpstream(base: string, options: FetchUpstreamOptions 
       return {
         status: response.status,
         headers: responseHeaders,
-        body: chunksOf(response.body),
+        body: chunksOf(response.body, {
+          idleMs: timeouts.idle,
+          onIdle: () => expire(idleTimeout(url, timeouts.idle)),
+          timedOut: () => timedOut,
+        }),
+        cancel: () => controller.abort(),
       };
     },
     close: async () => undefined,
   };
 }
 
+interface BodyWatch {
+  idleMs: number;
+  /** Called when no piece arrives for `idleMs`; it aborts the read in progress. */
+  onIdle: () => void;
+  /** The timeout that aborted the exchange, if one did. */
+  timedOut: () => LlmReplayError | undefined;
+}
+
 /** A response body as an async iterable whose `return()` cancels the transfer. */
-async function* chunksOf(body: ReadableStream<Uint8Array> | null): AsyncGenerator<Uint8Array> {
+async function* chunksOf(body: ReadableStream<Uint8Array> | null, watch: BodyWatch): AsyncGenerator<Uint8Array> {
   if (body === null) return;
   const reader = body.getReader();
   let finished = false;
   try {
     for (;;) {
-      const step = await reader.read();
+      const timer = setTimeout(watch.onIdle, watch.idleMs);
+      let step: Awaited<ReturnType<typeof reader.read>>;
+      try {
+        step = await reader.read();
+      } catch (error) {
+        throw watch.timedOut() ?? error;
+      } finally {
+        clearTimeout(timer);
+      }
       if (step.done) {
         finished = true;
         return;

@@ -1,4 +1,4 @@
-import { TEST_ID_HEADER } from '../web/headers.js';
+import { TEST_ID_HEADER, TOKEN_HEADER } from '../web/headers.js';
 
 /**
  * Headers that describe one connection (RFC 9110) or that the proxy manages
@@ -20,4 +20,5 @@ export const HOP_BY_HOP = new Set([
   'content-length',
   'accept-encoding',
   TEST_ID_HEADER,
+  TOKEN_HEADER,
 ]);

@@ -1,5 +1,5 @@
 import { LlmReplayError } from '../errors.js';
-import { parseJson } from '../recording/parse-json.js';
+import { JsonTooDeepError, parseJson } from '../recording/parse-json.js';
 import { fastViewOf, headerOf } from '../web/fast-request.js';
 import type { JsonValue } from '../recording/json-value.js';
 
@@ -32,23 +32,41 @@ export async function readBodyBytes(request: Request, path: string, limit: numbe
   return parts.length === 0 ? EMPTY : Buffer.concat(parts, size);
 }
 
-function isJsonContentType(contentType: string | undefined): boolean {
-  if (contentType === undefined) return true;
+/**
+ * How a body is read for its id, by content type: `json` (none, JSON types,
+ * text/plain) must parse; `raw` (uploads: multipart, octet-stream, media) is
+ * hashed by its text; anything else (`curl -d`'s form type) is read as JSON
+ * when it parses, as Ollama and OpenAI servers read it, and as text otherwise.
+ */
+export type BodyMode = 'json' | 'raw' | 'lenient';
+
+export function bodyModeOf(contentType: string | undefined): BodyMode {
+  if (contentType === undefined) return 'json';
   const mediaType = contentType.split(';', 1)[0]!.trim().toLowerCase();
-  return mediaType === '' || mediaType === 'text/plain' || mediaType === 'application/json' || mediaType.endsWith('+json');
+  if (mediaType === '' || mediaType === 'text/plain' || mediaType === 'application/json' || mediaType.endsWith('+json')) return 'json';
+  if (/^(multipart|audio|image|video)\//.test(mediaType) || mediaType === 'application/octet-stream') return 'raw';
+  return 'lenient';
 }
 
 /**
  * The body as the recording id sees it: parsed JSON with number lexemes kept,
- * `{}` when empty. A body that claims (or defaults) to be JSON but is not gets
- * a 400; other media types (uploads, forms) are hashed by their text.
+ * `{}` when empty. A JSON body that does not parse gets a 400.
  */
 export function bodyValue(request: Request, path: string, text: string): JsonValue {
   if (text.trim() === '') return {};
-  if (!isJsonContentType(headerOf(request, 'content-type'))) return text;
+  const mode = bodyModeOf(headerOf(request, 'content-type'));
+  if (mode === 'raw') return text;
   try {
     return parseJson(text);
   } catch (error) {
+    if (error instanceof JsonTooDeepError) {
+      throw new LlmReplayError(
+        'body_too_deep',
+        `The body of ${request.method} ${path} nests ${error.reason}, from line ${error.line}, column ${error.column}. Send a body nested at most ${error.maxDepth} levels deep.`,
+        { cause: error },
+      );
+    }
+    if (mode === 'lenient') return text;
     const reason = error instanceof Error ? error.message : String(error);
     throw new LlmReplayError(
       'invalid_json_body',

@@ -1,6 +1,7 @@
 import { Agent, request as undiciRequest } from 'undici';
 import { LlmReplayError } from '../errors.js';
 import { HOP_BY_HOP } from './hop-by-hop.js';
+import { outgoingHeaders, type UpstreamCredentials } from './outgoing-headers.js';
 
 export interface UpstreamRequest {
   method: string;
@@ -8,13 +9,28 @@ export interface UpstreamRequest {
   pathAndQuery: string;
   headers: Headers;
   body: Uint8Array | undefined;
+  /** Aborts the request when the client goes away before the response headers; the body is stopped with `cancel()`. */
+  signal?: AbortSignal | undefined;
 }
 
 export interface UpstreamResponse {
   status: number;
   headers: Headers;
-  /** Read once, chunk by chunk as it arrives; `return()` on the iterator stops the transfer. */
+  /**
+   * Read once, chunk by chunk as it arrives; `return()` on the iterator stops
+   * the transfer. Throws `upstream_timeout` when the upstream goes silent for
+   * longer than the idle timeout.
+   */
   body: AsyncIterable<Uint8Array>;
+  /** Stops the transfer at once, even while a read of `body` is pending. */
+  cancel(): void;
+}
+
+export interface UpstreamTimeouts {
+  /** Milliseconds to wait for the response headers. */
+  headers: number;
+  /** Longest gap in milliseconds between two pieces of the body. */
+  idle: number;
 }
 
 export interface Upstream {
@@ -24,46 +40,89 @@ export interface Upstream {
   close(): Promise<void>;
 }
 
-/** Forwards to one upstream through a keep-alive pool. */
-export function createUpstream(base: string, apiKey: string | undefined): Upstream {
-  const agent = new Agent({ keepAliveTimeout: 30_000, connections: 128, headersTimeout: 0, bodyTimeout: 0 });
+/** The answer to a request whose client went away before its upstream answered: nobody reads it. */
+export function clientGone(url: string, cause: unknown): LlmReplayError {
+  return new LlmReplayError('request_aborted', `The client closed its request to ${url} before the upstream answered; the upstream request was cancelled.`, { cause });
+}
+
+export function headersTimeout(url: string, ms: number, cause?: unknown): LlmReplayError {
+  return new LlmReplayError(
+    'upstream_timeout',
+    `The upstream at ${url} sent no response headers within ${ms} ms; nothing was saved. If the model is still loading, raise --upstream-timeout (LLM_REPLAY_UPSTREAM_TIMEOUT).`,
+    cause === undefined ? {} : { cause },
+  );
+}
+
+export function idleTimeout(url: string, ms: number, cause?: unknown): LlmReplayError {
+  return new LlmReplayError(
+    'upstream_timeout',
+    `The upstream at ${url} sent nothing for ${ms} ms in the middle of its answer, so it was cut; nothing was saved. Raise --upstream-idle-timeout (LLM_REPLAY_UPSTREAM_IDLE_TIMEOUT) for slower models.`,
+    cause === undefined ? {} : { cause },
+  );
+}
+
+const errorCode = (error: unknown): string | undefined => (error as { code?: string } | undefined)?.code;
+
+/** Forwards to one upstream through a keep-alive pool, with timeouts to headers and between body pieces. */
+export function createUpstream(base: string, credentials: UpstreamCredentials, timeouts: UpstreamTimeouts): Upstream {
+  const agent = new Agent({ keepAliveTimeout: 30_000, connections: 128, headersTimeout: timeouts.headers, bodyTimeout: timeouts.idle });
   const trimmed = base.replace(/\/+$/, '');
   const urlFor = (pathAndQuery: string): string => trimmed + pathAndQuery;
   return {
     base,
     urlFor,
-    async send({ method, pathAndQuery, headers, body }) {
-      const outgoing: Record<string, string> = { 'accept-encoding': 'identity' };
-      headers.forEach((value, name) => {
-        if (!HOP_BY_HOP.has(name)) outgoing[name] = value;
-      });
-      if (apiKey !== undefined) {
-        delete outgoing['api-key'];
-        outgoing['authorization'] = `Bearer ${apiKey}`;
-      }
+    async send({ method, pathAndQuery, headers, body, signal }) {
+      const outgoing: Record<string, string> = {};
+      outgoingHeaders(headers, credentials).forEach((value, name) => (outgoing[name] = value));
       const url = urlFor(pathAndQuery);
+      // The client's signal covers the wait for headers only: once they are here, the recorder decides
+      // (it may read an answer that is ending to its end, to save it).
+      const controller = new AbortController();
+      const onClientGone = (): void => controller.abort(signal?.reason);
+      if (signal?.aborted === true) onClientGone();
+      signal?.addEventListener('abort', onClientGone, { once: true });
       try {
         const response = await undiciRequest(url, {
           method: method as 'POST',
           headers: outgoing,
           body: body === undefined || body.byteLength === 0 ? null : body,
           dispatcher: agent,
+          signal: controller.signal,
         });
         const responseHeaders = new Headers();
         for (const [name, value] of Object.entries(response.headers)) {
           if (value === undefined || HOP_BY_HOP.has(name)) continue;
           for (const item of Array.isArray(value) ? value : [value]) responseHeaders.append(name, item);
         }
-        return { status: response.statusCode, headers: responseHeaders, body: response.body };
+        return {
+          status: response.statusCode,
+          headers: responseHeaders,
+          body: idleChecked(response.body, url, timeouts.idle),
+          cancel: () => response.body.destroy(),
+        };
       } catch (error) {
-        const reason = error instanceof Error ? ((error as { code?: string }).code ?? error.message) : String(error);
+        if (signal?.aborted === true) throw clientGone(url, error);
+        if (errorCode(error) === 'UND_ERR_HEADERS_TIMEOUT') throw headersTimeout(url, timeouts.headers, error);
+        const reason = error instanceof Error ? (errorCode(error) ?? error.message) : String(error);
         throw new LlmReplayError(
           'upstream_unreachable',
           `Could not reach the upstream at ${url} (${reason}). Start the model server there, or point llm-replay at it with --upstream URL (LLM_REPLAY_UPSTREAM).`,
           { cause: error },
         );
+      } finally {
+        signal?.removeEventListener('abort', onClientGone);
       }
     },
     close: () => agent.close(),
   };
+}
+
+/** undici's body, with its idle timeout reported as `upstream_timeout`. */
+async function* idleChecked(body: AsyncIterable<Uint8Array>, url: string, idleMs: number): AsyncGenerator<Uint8Array> {
+  try {
+    yield* body;
+  } catch (error) {
+    if (errorCode(error) === 'UND_ERR_BODY_TIMEOUT') throw idleTimeout(url, idleMs, error);
+    throw error;
+  }
 }

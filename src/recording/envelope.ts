@@ -1,7 +1,7 @@
 import { LosslessNumber } from 'lossless-json';
 import { errorFlavorForPath, LlmReplayError } from '../errors.js';
 import { isJsonObject, type JsonObject, type JsonValue } from './json-value.js';
-import { JsonSyntaxError, parseJson } from './parse-json.js';
+import { JsonSyntaxError, MAX_RECORDING_DEPTH, parseJson } from './parse-json.js';
 import { pythonJsonIndent } from './python-json.js';
 import { stripQuery, urlPath } from './recording-id.js';
 import { typeTagFor } from './type-tags.js';
@@ -38,25 +38,57 @@ export interface RecordedResponseInfo {
 export interface RecordingEnvelope {
   /** Set when the request carried a test id; llama-stack also writes `null`. */
   test_id?: string | null;
+  /** With `repeats: "sequence"`, which identical request of its run this answers (2 and up). */
+  repeat?: LosslessNumber;
   request: RecordedRequestInfo;
   response: RecordedResponseInfo;
   [extra: string]: JsonValue | RecordedResponseInfo | undefined;
 }
 
+/**
+ * One frame of a recorded stream beyond what llama-stack keeps: an SSE event's
+ * name and id, and its data when that is not JSON. A frame without `data`
+ * takes the next chunk of `response.body`.
+ */
+export interface RecordedFrame {
+  event?: string;
+  id?: string;
+  data?: string;
+}
+
+/** When an answer arrived, in milliseconds since the request was sent upstream. */
+export interface RecordedTiming {
+  headersMs: number;
+  /** One time per stream frame, in order. */
+  framesMs?: number[];
+  endMs: number;
+}
+
+interface RecordedWire {
+  status: number;
+  /** The upstream's response headers that clients read (see src/wire/recorded-headers.ts). */
+  headers?: Record<string, string>;
+  timing?: RecordedTiming;
+}
+
 /** A response as the proxy sees it: one JSON body, a list of stream chunks, or an upstream error. */
-export type RecordedResponse =
-  | { kind: 'json'; status: number; data: JsonValue }
-  | { kind: 'stream'; status: number; chunks: JsonValue[] }
-  | { kind: 'error'; status: number; data: JsonValue; message: string; errorType?: string };
+export type RecordedResponse = RecordedWire &
+  (
+    | { kind: 'json'; data: JsonValue }
+    | { kind: 'stream'; chunks: JsonValue[]; frames?: RecordedFrame[] }
+    | { kind: 'error'; data: JsonValue; message: string; errorType?: string }
+  );
 
 export interface CreateRecordingInput {
   method: string;
   /** The upstream URL the request was forwarded to. */
   url: string;
-  /** The request path as received (a query string is dropped). */
+  /** The request path as received, without its query string. */
   path: string;
   body: JsonValue;
   testId?: string;
+  /** Which of a run's identical requests this is, with `repeats: "sequence"` (written when 2 or more). */
+  repeat?: number;
   response: RecordedResponse;
 }
 
@@ -72,7 +104,9 @@ export function createRecording(input: CreateRecordingInput): RecordingEnvelope 
     model: modelOf(input.body) ?? '',
   };
   const response = recordedResponseInfo(endpoint, input.response);
-  return input.testId === undefined ? { request, response } : { test_id: input.testId, request, response };
+  const envelope: RecordingEnvelope = input.testId === undefined ? { request, response } : { test_id: input.testId, request, response };
+  if (input.repeat !== undefined && input.repeat > 1) envelope['repeat'] = number(input.repeat);
+  return envelope;
 }
 
 /** A request body's `model`, when it is an object whose `model` is a string. */
@@ -81,6 +115,27 @@ export function modelOf(body: JsonValue | undefined): string | undefined {
 }
 
 function recordedResponseInfo(endpoint: string, response: RecordedResponse): RecordedResponseInfo {
+  const info = llamaStackResponseInfo(endpoint, response);
+  // Beyond llama-stack's fields, written only when there is something to say.
+  if (response.kind !== 'error' && response.status !== 200) info['status_code'] = number(response.status);
+  if (response.headers !== undefined) info['headers'] = { ...response.headers };
+  if (response.kind === 'stream' && response.frames !== undefined) {
+    info['frames'] = response.frames.map((frame) => ({ ...frame }));
+  }
+  if (response.timing !== undefined) {
+    const { headersMs, framesMs, endMs } = response.timing;
+    info['timing'] = {
+      headers_ms: number(headersMs),
+      ...(framesMs === undefined ? {} : { frames_ms: framesMs.map(number) }),
+      end_ms: number(endMs),
+    };
+  }
+  return info;
+}
+
+const number = (value: number): LosslessNumber => new LosslessNumber(String(value));
+
+function llamaStackResponseInfo(endpoint: string, response: RecordedResponse): RecordedResponseInfo {
   switch (response.kind) {
     case 'json':
       return { body: tag(typeTagFor(endpoint, false), response.data), is_streaming: false };
@@ -129,17 +184,41 @@ const MODEL_TAG = 'openai.types.model.Model';
 /** What to answer from a recording: the inverse of {@link createRecording}, also for llama-stack's files. */
 export function recordedResponse(envelope: RecordingEnvelope): RecordedResponse {
   const response = envelope.response;
-  if (response.is_exception === true) return recordedError(envelope);
+  const wire = recordedWire(response);
+  if (response.is_exception === true) return { ...recordedError(envelope), ...wire };
+  const status = numberOf(response['status_code']) ?? 200;
   if (response.is_streaming) {
     const chunks = Array.isArray(response.body) ? response.body.map(untag) : [untag(response.body)];
-    return { kind: 'stream', status: 200, chunks };
+    const frames = response['frames'] as RecordedFrame[] | undefined;
+    return { kind: 'stream', status, chunks, ...(frames === undefined ? {} : { frames }), ...wire };
   }
   const body = response.body;
   // llama-stack stores the OpenAI model list as a plain list of tagged Model objects.
   if (Array.isArray(body) && body.length > 0 && body.every((item) => tagOf(item) === MODEL_TAG)) {
-    return { kind: 'json', status: 200, data: { object: 'list', data: body.map(untag) } };
+    return { kind: 'json', status, data: { object: 'list', data: body.map(untag) }, ...wire };
   }
-  return { kind: 'json', status: 200, data: untag(body) };
+  return { kind: 'json', status, data: untag(body), ...wire };
+}
+
+/** The fields parseRecording checked, as numbers and plain objects. */
+function recordedWire(response: RecordedResponseInfo): Omit<RecordedWire, 'status'> {
+  const wire: Omit<RecordedWire, 'status'> = {};
+  const headers = response['headers'];
+  if (isJsonObject(headers)) wire.headers = headers as Record<string, string>;
+  const timing = response['timing'];
+  if (isJsonObject(timing)) {
+    const framesMs = timing['frames_ms'];
+    wire.timing = {
+      headersMs: numberOf(timing['headers_ms']) ?? 0,
+      ...(Array.isArray(framesMs) ? { framesMs: framesMs.map((value) => numberOf(value) ?? 0) } : {}),
+      endMs: numberOf(timing['end_ms']) ?? 0,
+    };
+  }
+  return wire;
+}
+
+function numberOf(value: JsonValue | undefined): number | undefined {
+  return value instanceof LosslessNumber ? Number(value.value) : undefined;
 }
 
 function recordedError(envelope: RecordingEnvelope): RecordedResponse {
@@ -197,7 +276,7 @@ export function serializeRecording(envelope: RecordingEnvelope): string {
 export function parseRecording(text: string, file: string): RecordingEnvelope {
   let value: JsonValue;
   try {
-    value = parseJson(text);
+    value = parseJson(text, MAX_RECORDING_DEPTH);
   } catch (error) {
     if (!(error instanceof JsonSyntaxError)) throw error;
     throw invalidRecording(file, `it is not valid JSON (${error.reason} at line ${error.line}, column ${error.column})`, error);
@@ -240,7 +319,51 @@ export function parseRecording(text: string, file: string): RecordingEnvelope {
   if (testId !== undefined && testId !== null && typeof testId !== 'string') {
     throw invalidRecording(file, 'test_id must be a string or null');
   }
+  const repeat = value['repeat'];
+  if (repeat !== undefined && !(isWholeNumber(repeat) && Number(repeat.value) >= 2)) {
+    throw invalidRecording(file, 'repeat must be a whole number from 2 up');
+  }
+  checkWireFields(response, file);
   return value as unknown as RecordingEnvelope;
+}
+
+/** The fields llm-replay writes beyond llama-stack's, checked so replay can trust them. */
+function checkWireFields(response: JsonObject, file: string): void {
+  const status = response['status_code'];
+  if (status !== undefined && !(isWholeNumber(status) && Number(status.value) >= 100 && Number(status.value) <= 599)) {
+    throw invalidRecording(file, 'response.status_code must be an HTTP status from 100 to 599');
+  }
+  const headers = response['headers'];
+  if (headers !== undefined && !(isJsonObject(headers) && Object.values(headers).every((value) => typeof value === 'string'))) {
+    throw invalidRecording(file, 'response.headers must be an object of strings');
+  }
+  const frames = response['frames'];
+  if (frames !== undefined) {
+    const fields = ['event', 'id', 'data'];
+    const valid =
+      Array.isArray(frames) &&
+      frames.every((frame) => isJsonObject(frame) && Object.entries(frame).every(([key, item]) => fields.includes(key) && typeof item === 'string'));
+    if (!valid) throw invalidRecording(file, 'response.frames must be a list of objects with string "event", "id" and "data" fields');
+    const fromBody = frames.filter((frame) => !Object.hasOwn(frame as JsonObject, 'data')).length;
+    const chunks = Array.isArray(response['body']) ? response['body'].length : 0;
+    if (fromBody !== chunks) {
+      throw invalidRecording(file, `response.frames takes ${fromBody} chunks from response.body, which holds ${chunks}`);
+    }
+  }
+  const timing = response['timing'];
+  if (timing !== undefined) {
+    const framesMs = isJsonObject(timing) ? timing['frames_ms'] : undefined;
+    const valid =
+      isJsonObject(timing) &&
+      isWholeNumber(timing['headers_ms']) &&
+      isWholeNumber(timing['end_ms']) &&
+      (framesMs === undefined || (Array.isArray(framesMs) && framesMs.every(isWholeNumber)));
+    if (!valid) throw invalidRecording(file, 'response.timing must hold whole milliseconds: headers_ms, end_ms and a frames_ms list');
+  }
+}
+
+function isWholeNumber(value: JsonValue | undefined): value is LosslessNumber {
+  return value instanceof LosslessNumber && /^\d+$/.test(value.value);
 }
 
 function invalidRecording(file: string, problem: string, cause?: unknown): LlmReplayError {

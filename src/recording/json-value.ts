@@ -1,4 +1,4 @@
-import { LosslessNumber } from 'lossless-json';
+import { LosslessNumber, stringify } from 'lossless-json';
 
 /**
  * A parsed JSON value that keeps every number's lexeme (`0.0` stays `0.0`,
@@ -31,4 +31,9 @@ export function setJsonKey(object: JsonObject, key: string, value: JsonValue): v
   } else {
     object[key] = value;
   }
+}
+
+/** Compact JSON text of a value, number lexemes kept. */
+export function jsonText(value: JsonValue): string {
+  return stringify(value) ?? 'null';
 }

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { LosslessNumber } from 'lossless-json';
 import type { JsonObject, JsonValue } from './json-value.js';
 import { parseJson } from './parse-json.js';
 import { pythonJsonDumps } from './python-json.js';
@@ -6,21 +7,75 @@ import { pythonJsonDumps } from './python-json.js';
 const BLANK = /^[ \t\n\r]*$/;
 
 /**
- * The recording id of a request (DESIGN 2.1): the first 12 hex characters of
- * SHA-256 over Python's `json.dumps({method, endpoint, body[, test_id]}, sort_keys=True)`.
- * An empty or whitespace-only body counts as `{}`. Throws JsonSyntaxError
- * (`invalid_json_body`) when the body is not JSON.
+ * Query parameters that carry credentials (Gemini's `key`, Azure's `sig`, …):
+ * forwarded upstream, but never part of an id and never written to a file.
+ */
+export const SECRET_QUERY_PARAMS: readonly string[] = ['key', 'api_key', 'api-key', 'access_token', 'token', 'sig'];
+
+/**
+ * The recording id of a request: the first 12 hex characters of SHA-256 over
+ * Python's `json.dumps({method, endpoint, body[, query][, test_id]}, sort_keys=True)`,
+ * as llama-stack's recorder computes it (which has no `query`). `path` may
+ * carry a query string: its parameters, in the order received and without
+ * secret ones, are hashed as `query`; a request without one keeps
+ * llama-stack's id. An empty or whitespace-only body counts as `{}`. Throws
+ * JsonSyntaxError (`invalid_json_body`) when the body is not JSON.
  */
 export function recordingId(method: string, path: string, bodyText: string, testId?: string): string {
   const body = BLANK.test(bodyText) ? {} : parseJson(bodyText);
   return recordingIdForBody(method, path, body, testId);
 }
 
-/** {@link recordingId} for a body that is already parsed. */
-export function recordingIdForBody(method: string, path: string, body: JsonValue, testId?: string): string {
+/**
+ * {@link recordingId} for a body that is already parsed. `repeat` (2 and up,
+ * with the `repeats: "sequence"` rule) makes the n-th identical request its
+ * own recording; the first keeps the plain id.
+ */
+export function recordingIdForBody(method: string, path: string, body: JsonValue, testId?: string, repeat?: number): string {
   const hashed: JsonObject = { method: method.toUpperCase(), endpoint: stripQuery(path), body };
+  const query = hashedQuery(path);
+  if (query !== '') hashed['query'] = query;
   if (testId !== undefined) hashed['test_id'] = testId;
+  if (repeat !== undefined && repeat > 1) hashed['repeat'] = new LosslessNumber(String(repeat));
   return createHash('sha256').update(pythonJsonDumps(hashed), 'utf8').digest('hex').slice(0, 12);
+}
+
+/** The query string of a path or URL (without `?` and fragment), or `''`. */
+export function queryOf(pathOrUrl: string): string {
+  const start = pathOrUrl.indexOf('?');
+  if (start === -1) return '';
+  const hash = pathOrUrl.indexOf('#', start);
+  return pathOrUrl.slice(start + 1, hash === -1 ? pathOrUrl.length : hash);
+}
+
+function paramName(param: string): string {
+  const raw = param.split('=', 1)[0]!.replaceAll('+', ' ');
+  try {
+    return decodeURIComponent(raw).toLowerCase();
+  } catch {
+    return raw.toLowerCase();
+  }
+}
+
+/** The parameters of a query string, in order, without empty ones and those named in `secret` (any case). */
+export function queryWithout(query: string, secret: Iterable<string>): string {
+  if (query === '') return '';
+  const names = new Set([...secret].map((name) => name.toLowerCase()));
+  return query
+    .split('&')
+    .filter((param) => param !== '' && !names.has(paramName(param)))
+    .join('&');
+}
+
+/** The names of the secret parameters a query string carries (for `verify`). */
+export function secretParamsIn(query: string, secret: Iterable<string>): string[] {
+  const names = new Set([...secret].map((name) => name.toLowerCase()));
+  return query.split('&').filter((param) => param !== '' && names.has(paramName(param))).map(paramName);
+}
+
+/** What the id hashes of a path's query string. */
+function hashedQuery(path: string): string {
+  return queryWithout(queryOf(path), SECRET_QUERY_PARAMS);
 }
 
 /** A request path without its query string (and fragment). */

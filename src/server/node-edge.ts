@@ -20,6 +20,8 @@ async function writeResponse(response: Response, res: ServerResponse): Promise<v
     res.end();
     return;
   }
+  // The client hears the status and headers as soon as the upstream sent them, not with the first chunk.
+  res.flushHeaders();
   const reader = response.body.getReader();
   // A client that leaves mid-stream cancels the body, which stops the upstream stream too.
   let clientGone = false;
@@ -48,10 +50,14 @@ async function writeResponse(response: Response, res: ServerResponse): Promise<v
 export function toNodeListener(handler: FetchHandler): (req: IncomingMessage, res: ServerResponse) => void {
   return (req, res) => {
     const origin = `http://${req.headers.host ?? 'localhost'}`;
+    const gone = new AbortController();
+    res.once('close', () => {
+      if (!res.writableFinished) gone.abort();
+    });
     void (async () => {
       let response: Response;
       try {
-        response = await handler(nodeRequest(req, origin));
+        response = await handler(nodeRequest(req, origin, gone.signal));
       } catch (error) {
         response = toLlmReplayError(error).toResponse();
       }

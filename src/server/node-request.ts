@@ -7,6 +7,7 @@ const URL_KEY = Symbol('url');
 const HEADERS = Symbol('headers');
 const BYTES = Symbol('bytes');
 const REAL = Symbol('real');
+const SIGNAL = Symbol('signal');
 
 interface NodeRequestObject {
   [INCOMING]: IncomingMessage;
@@ -14,6 +15,7 @@ interface NodeRequestObject {
   [HEADERS]?: Headers;
   [BYTES]?: Uint8Array;
   [REAL]?: Request;
+  [SIGNAL]: AbortSignal;
 }
 
 function headersOf(self: NodeRequestObject): Headers {
@@ -33,7 +35,7 @@ function real(self: NodeRequestObject): Request {
   const hasBody = method !== 'GET' && method !== 'HEAD';
   const body = !hasBody ? null : (self[BYTES] ?? (Readable.toWeb(req) as ReadableStream<Uint8Array>));
   // Node's fetch needs `duplex` to accept a streaming body.
-  self[REAL] = new Request(self[URL_KEY], { method, headers: headersOf(self), body, duplex: 'half' } as RequestInit);
+  self[REAL] = new Request(self[URL_KEY], { method, headers: headersOf(self), body, duplex: 'half', signal: self[SIGNAL] } as RequestInit);
   return self[REAL];
 }
 
@@ -49,8 +51,9 @@ Object.defineProperties(prototype, {
   method: { get: (function (this: NodeRequestObject) { return this[INCOMING].method ?? 'GET'; }) },
   url: { get: (function (this: NodeRequestObject) { return this[URL_KEY]; }) },
   headers: { get: (function (this: NodeRequestObject) { return headersOf(this); }) },
+  signal: { get: (function (this: NodeRequestObject) { return this[SIGNAL]; }) },
 });
-for (const key of ['destination', 'referrer', 'referrerPolicy', 'mode', 'credentials', 'cache', 'redirect', 'integrity', 'keepalive', 'signal', 'body', 'bodyUsed', 'duplex'] as const) {
+for (const key of ['destination', 'referrer', 'referrerPolicy', 'mode', 'credentials', 'cache', 'redirect', 'integrity', 'keepalive', 'body', 'bodyUsed', 'duplex'] as const) {
   Object.defineProperty(prototype, key, {
     get(this: NodeRequestObject) {
       return (real(this) as unknown as Record<string, unknown>)[key];
@@ -91,9 +94,11 @@ function readIncoming(self: NodeRequestObject, limit: number): Promise<Uint8Arra
   });
 }
 
-export function nodeRequest(req: IncomingMessage, origin: string): Request {
+/** `signal` aborts when the client goes away before its answer is written. */
+export function nodeRequest(req: IncomingMessage, origin: string, signal: AbortSignal): Request {
   const self = Object.create(prototype) as NodeRequestObject;
   self[INCOMING] = req;
+  self[SIGNAL] = signal;
   self[URL_KEY] = origin + (req.url ?? '/');
   const request = self as unknown as Request;
   attachFastView(request, {

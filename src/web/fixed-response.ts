@@ -22,9 +22,13 @@ interface FixedResponseObject {
   [REAL]?: Response;
 }
 
+/** Statuses whose Response may not have a body (the constructor throws). */
+const NULL_BODY_STATUSES = new Set([101, 103, 204, 205, 304]);
+
 function real(self: FixedResponseObject): Response {
   const parts = self[PARTS];
-  self[REAL] ??= new Response(parts.body, { status: parts.status, headers: parts.headers });
+  const body = NULL_BODY_STATUSES.has(parts.status) ? null : parts.body;
+  self[REAL] ??= new Response(body, { status: parts.status, headers: parts.headers });
   return self[REAL];
 }
 

@@ -105,6 +105,8 @@ describe('record then replay', () => {
       body,
     });
     expect(response.status).toBe(200);
+    // The file is written before the client reads the end of the answer.
+    await response.text();
     const id = recordingId('POST', '/v1/chat/completions', body);
     expect(response.headers.get('x-llm-replay-id')).toBe(id);
     const raw = await readFile(join(recordings, 'responses', `${id}.json`), 'utf8');
@@ -189,10 +191,29 @@ describe('record then replay', () => {
       ),
     );
     expect(new Set(answers.map((a) => a.choices[0]?.message.content))).toEqual(new Set([answerFor('same')]));
-    const entries = await readdir(join(recordings, 'responses'));
+    const entries = (await readdir(join(recordings, 'responses'))).filter((name) => name.endsWith('.json'));
     expect(entries).toHaveLength(1);
     const file = await readRecording(recordings, entries[0]!);
     expect(file['response'].body.__data__.choices[0].message.content).toBe(answerFor('same'));
+  });
+
+  it('pays once for 20 concurrent identical requests in record-if-missing mode: the others wait and replay its recording', async () => {
+    const recordings = await tempDir();
+    const fake = await upstream();
+    fake.chunkDelayMs = 20;
+    const server = await serve({ mode: 'record-if-missing', upstream: fake.url, recordings, data: await tempDir() });
+    const client = openaiClient(server);
+    const texts = await Promise.all(
+      Array.from({ length: 20 }, async () => {
+        const stream = await client.chat.completions.create({ model: 'llama3.2:3b', messages: [{ role: 'user', content: 'once' }], stream: true });
+        let text = '';
+        for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? '';
+        return text;
+      }),
+    );
+    expect(new Set(texts)).toEqual(new Set([answerFor('once')]));
+    expect(fake.requests).toHaveLength(1);
+    expect(await recordingFiles(recordings)).toHaveLength(1);
   });
 
   it('forwards the client Authorization upstream but never writes it, and can replace it', async () => {
@@ -215,11 +236,12 @@ describe('record then replay', () => {
     const live = await serve({ mode: 'live', upstream: fake.url, recordings, data: await tempDir() });
     const response = await fetch(`${live.url}/api/tags`);
     expect(response.headers.get('x-llm-replay-source')).toBe('upstream');
+    await response.text();
     await expect(readdir(join(recordings, 'responses'))).rejects.toThrow();
 
     const record = await serve({ mode: 'record', upstream: fake.url, recordings, data: await tempDir() });
-    await fetch(`${record.url}/api/tags`);
-    await fetch(`${record.url}/api/tags`);
+    await (await fetch(`${record.url}/api/tags`)).text();
+    await (await fetch(`${record.url}/api/tags`)).text();
     expect(fake.requests).toHaveLength(3);
     expect(await recordingFiles(recordings)).toEqual([`${recordingId('GET', '/api/tags', '')}.json`]);
   });

@@ -30,11 +30,25 @@ describe('recordingId', () => {
     expect(recordingId('GET', '/api/tags', ' \n\t\r ')).toBe(id);
   });
 
-  it('upper-cases the method and drops the query string', () => {
+  it('upper-cases the method and ignores the fragment', () => {
     const id = recordingId('POST', '/v1/models', '{}');
-    expect(recordingId('post', '/v1/models?limit=1', '{}')).toBe(id);
+    expect(recordingId('post', '/v1/models', '{}')).toBe(id);
     expect(recordingId('POST', '/v1/models#x', '{}')).toBe(id);
+    expect(recordingId('POST', '/v1/models?', '{}')).toBe(id);
     expect(stripQuery('/a/b?c=d?e')).toBe('/a/b');
+  });
+
+  it('hashes the query string as "query", parameters in the order received, without secret ones', () => {
+    // python3 -c 'import json,hashlib; print(hashlib.sha256(json.dumps({"method":"POST","endpoint":"/v1/models","body":{},"query":"limit=1"},sort_keys=True).encode()).hexdigest()[:12])'
+    expect(recordingId('POST', '/v1/models?limit=1', '{}')).toBe('b577177526c4');
+    const gemini = '/v1beta/models/gemini-2.0-flash:streamGenerateContent';
+    expect(recordingId('POST', `${gemini}?alt=sse`, '{}')).toBe('c8eb4e5f21d5');
+    expect(recordingId('POST', `${gemini}?alt=sse&key=AIzaSECRET`, '{}')).toBe('c8eb4e5f21d5');
+    expect(recordingId('POST', `${gemini}?KEY=secret&alt=sse&`, '{}')).toBe('c8eb4e5f21d5');
+    // Only secret parameters: llama-stack's id, as if there were no query at all.
+    expect(recordingId('POST', `${gemini}?key=AIzaSECRET`, '{}')).toBe('f814b27d3922');
+    expect(recordingId('POST', gemini, '{}')).toBe('f814b27d3922');
+    expect(recordingId('POST', '/v1/models?a=1&b=2', '{}')).not.toBe(recordingId('POST', '/v1/models?b=2&a=1', '{}'));
   });
 
   it('adds test_id to the hashed object when given', () => {

@@ -1,0 +1,110 @@
+import type { ReplayTiming } from '../options.js';
+import { recordedResponse, type RecordedResponse, type RecordingEnvelope } from '../recording/envelope.js';
+import { jsonText, type JsonValue } from '../recording/json-value.js';
+import { defaultStreamFormat, isJsonMediaType, STREAM_CONTENT_TYPES, streamFormatOf } from '../wire/stream-format.js';
+import { encodeFrame, toWireFrames } from '../wire/stream-record.js';
+import { fixedResponse, type FixedParts } from '../web/fixed-response.js';
+
+/** A recording rendered once: the whole answer, and for a stream its frames with their recorded times. */
+interface Rendered {
+  parts: FixedParts;
+  frames: Array<{ bytes: Uint8Array; atMs: number }> | undefined;
+  headersMs: number;
+  endMs: number;
+}
+
+/**
+ * Recorded bodies are immutable once read, so each recording's answer is
+ * rendered once. An envelope is reached through one id and one path only, so
+ * both can be part of the rendering.
+ */
+const renderCache = new WeakMap<RecordingEnvelope, Rendered>();
+
+const encoder = new TextEncoder();
+
+/** A recorded plain body as text: a string the upstream sent as text stays text, anything else is JSON. */
+function bodyText(data: JsonValue, contentType: string | undefined): string {
+  return typeof data === 'string' && contentType !== undefined && !isJsonMediaType(contentType) ? data : jsonText(data);
+}
+
+function render(envelope: RecordingEnvelope, id: string, path: string): Rendered {
+  const cached = renderCache.get(envelope);
+  if (cached !== undefined) return cached;
+  const response: RecordedResponse = recordedResponse(envelope);
+  const recordedType = response.headers?.['content-type'];
+  let contentType: string;
+  let body: Uint8Array;
+  let frames: Rendered['frames'];
+  if (response.kind === 'stream') {
+    const format = streamFormatOf(recordedType) ?? defaultStreamFormat(path);
+    contentType = recordedType ?? STREAM_CONTENT_TYPES[format];
+    const framesMs = response.timing?.framesMs ?? [];
+    frames = toWireFrames(format, response).map((frame, index) => ({
+      bytes: encoder.encode(encodeFrame(format, frame)),
+      atMs: framesMs[index] ?? framesMs.at(-1) ?? 0,
+    }));
+    body = Buffer.concat(frames.map((frame) => frame.bytes));
+  } else {
+    contentType = recordedType ?? 'application/json';
+    body = encoder.encode(bodyText(response.data, recordedType));
+  }
+  const headers: Record<string, string> = { ...response.headers, 'content-type': contentType };
+  if (response.status !== 204 && response.status !== 304) headers['content-length'] = String(body.byteLength);
+  headers['x-llm-replay-id'] = id;
+  headers['x-llm-replay-source'] = 'recording';
+  const rendered: Rendered = {
+    parts: { status: response.status, headers, body },
+    frames,
+    headersMs: response.timing?.headersMs ?? 0,
+    endMs: response.timing?.endMs ?? 0,
+  };
+  renderCache.set(envelope, rendered);
+  return rendered;
+}
+
+const sleep = (ms: number, signal: AbortSignal | undefined): Promise<void> =>
+  new Promise((done) => {
+    if (ms <= 0 || signal?.aborted === true) return done();
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', () => {
+      clearTimeout(timer);
+      done();
+    }, { once: true });
+  });
+
+/**
+ * The answer a recording holds, exactly as the upstream framed it. With a
+ * timing other than `fast`, headers and each stream frame are sent at their
+ * recorded times (multiplied by the factor); a recording made without times
+ * is served at once.
+ */
+export async function replay(
+  envelope: RecordingEnvelope,
+  id: string,
+  path: string,
+  timing: ReplayTiming,
+  signal?: AbortSignal,
+): Promise<Response> {
+  const rendered = render(envelope, id, path);
+  const factor = timing === 'fast' ? 0 : timing === 'recorded' ? 1 : timing;
+  if (factor === 0) return fixedResponse(rendered.parts);
+  const started = performance.now();
+  const until = (atMs: number): Promise<void> => sleep(atMs * factor - (performance.now() - started), signal);
+  const { parts, frames } = rendered;
+  if (frames === undefined) {
+    await until(rendered.endMs);
+    return fixedResponse(parts);
+  }
+  await until(rendered.headersMs);
+  const { 'content-length': _length, ...headers } = parts.headers;
+  let next = 0;
+  const body = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      const frame = frames[next++];
+      if (frame === undefined) return controller.close();
+      await until(frame.atMs);
+      controller.enqueue(frame.bytes);
+    },
+  });
+  return new Response(body, { status: parts.status, headers });
+}

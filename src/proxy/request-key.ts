@@ -1,0 +1,73 @@
+import type { JsonValue } from '../recording/json-value.js';
+import type { MatchRules } from '../recording/match-rules.js';
+import { queryOf, queryWithout, recordingIdForBody } from '../recording/recording-id.js';
+import type { BodyMode } from './request-body.js';
+
+/** Request texts longer than this are hashed every time: memoising them would cost more memory than it saves time. */
+const ID_MEMO_MAX_TEXT = 16 * 1024;
+/** Characters the memo may hold in all before it starts afresh (about 16 MB). */
+const ID_MEMO_MAX_CHARS = 8 * 1024 * 1024;
+
+/** A request as received, with everything that decides its recording id. */
+export interface KeyInput {
+  method: string;
+  path: string;
+  /** The query string as received (`?a=1`), or `''`. */
+  search: string;
+  testId: string | undefined;
+  /** How the content type says to read the body. */
+  bodyMode: BodyMode;
+  text: string;
+  /** The body parsed as the id sees it (called only when the id is not memoised). */
+  body: () => JsonValue;
+}
+
+export interface RequestKey {
+  id: string;
+  /** The path with the query string that counts (secret parameters removed): what is hashed and stored. */
+  keyPath: string;
+  /** 1 for the first identical request; n for the n-th with `repeats: "sequence"`. */
+  repeat: number;
+}
+
+/**
+ * Computes recording ids the way every command does (query string without
+ * secret parameters, matching rules, repeats), memoising the ids of request
+ * texts seen before so a repeated replay skips parsing and hashing. The memo
+ * is bounded: cleared when full, which only costs recomputation.
+ */
+export function createKeyer(rules: MatchRules, secretParams: readonly string[]): (input: KeyInput) => RequestKey {
+  const memo = new Map<string, string>();
+  let memoChars = 0;
+  /** How many times each id was asked for in this run, for `repeats: "sequence"`. */
+  const repeats = new Map<string, number>();
+
+  const hash = (input: KeyInput, keyPath: string, repeat?: number): string =>
+    recordingIdForBody(input.method, keyPath, rules.keyBody({ method: input.method, path: input.path, body: input.body() }), input.testId, repeat);
+
+  function plainId(input: KeyInput, keyPath: string): string {
+    if (input.text.length > ID_MEMO_MAX_TEXT) return hash(input, keyPath);
+    const memoKey = `${input.method} ${keyPath}\n${input.testId ?? ''}\n${input.bodyMode}\n${input.text}`;
+    let id = memo.get(memoKey);
+    if (id === undefined) {
+      id = hash(input, keyPath);
+      if (memoChars + memoKey.length > ID_MEMO_MAX_CHARS) {
+        memo.clear();
+        memoChars = 0;
+      }
+      memo.set(memoKey, id);
+      memoChars += memoKey.length;
+    }
+    return id;
+  }
+
+  return (input) => {
+    const query = input.search === '' ? '' : queryWithout(queryOf(input.search), secretParams);
+    const keyPath = query === '' ? input.path : `${input.path}?${query}`;
+    const id = plainId(input, keyPath);
+    if (rules.repeats !== 'sequence') return { id, keyPath, repeat: 1 };
+    const repeat = (repeats.get(id) ?? 0) + 1;
+    repeats.set(id, repeat);
+    return { id: repeat === 1 ? id : hash(input, keyPath, repeat), keyPath, repeat };
+  };
+}
