@@ -1,10 +1,10 @@
-import { modelOf, type RecordingEnvelope } from '../recording/envelope.js';
+import { modelOf } from '../recording/envelope.js';
 import { describeDifferences, type JsonDifference } from '../recording/json-diff.js';
 import type { JsonValue } from '../recording/json-value.js';
-import { findNearest } from '../recording/nearest.js';
+import { findNearest, type NearestRecording } from '../recording/nearest.js';
 import { recordingIdForBody, stripQuery, urlPath } from '../recording/recording-id.js';
 import type { RecordingStore } from '../recording/recording-store.js';
-import { identify, testIdOf } from './identity.js';
+import { identify } from './identity.js';
 
 /** A request as the proxy sees it. */
 export interface ExplainInput {
@@ -32,8 +32,10 @@ export interface NearestMatch {
   model: string;
   /** Method, hashed path or test id, where they differ from the request's. */
   route: RouteChange[];
-  /** Where the recording's body differs from the request's (`a`: recorded, `b`: requested). */
+  /** Where the recording's body differs from the request's (`a`: recorded, `b`: requested): the first 20, outermost first. */
   differences: JsonDifference[];
+  /** How many places in the body differ in all. */
+  differenceCount: number;
   /** True when the recording's path is llama-stack's doubled `/v1/v1/...` form of the requested path. */
   doubledV1: boolean;
   /** Set when neither route nor body differ, yet the ids do: the file is misnamed (the id its request gives). */
@@ -55,6 +57,11 @@ export interface Explanation {
   problem?: string;
   /** The closest recordings, best first (same ranking as the proxy's replay-miss error). */
   nearest: NearestMatch[];
+  /**
+   * Set when the wait for the index of recordings ran out while it was being
+   * built: how many recordings were searched. A nearer one may be among the rest.
+   */
+  partialSearch?: number;
 }
 
 export interface ExplainOptions {
@@ -62,6 +69,12 @@ export interface ExplainOptions {
   limit?: number;
   /** The caller already looked the id up and found nothing (the proxy): skip the lookup. */
   known?: 'missing';
+  /**
+   * Longest wait in milliseconds for the index of recordings to be current;
+   * past it, the recordings indexed so far are searched, and the message
+   * says so. @default the store's `indexWaitMs`
+   */
+  indexWaitMs?: number;
 }
 
 /**
@@ -88,40 +101,26 @@ export async function explainRequest(store: RecordingStore, input: ExplainInput,
     if (options.known !== 'missing' && (await store.read(id)) !== undefined) {
       explanation.recorded = true;
       // The file the store read: responses/<id>.json, or llama-stack's top-level <id>.json.
-      explanation.file = (await store.list()).find((entry) => entry.id === id)?.file ?? store.fileFor(id);
+      explanation.file = store.locate(id) ?? store.fileFor(id);
       return explanation;
     }
   } catch (error) {
     explanation.problem = error instanceof Error ? error.message : String(error);
     return explanation;
   }
-  const nearest = await findNearest(store, { method, path, body: input.body }, options.limit ?? 3);
-  for (const candidate of nearest) {
-    let envelope: RecordingEnvelope | undefined;
-    try {
-      envelope = await store.read(candidate.id);
-    } catch {
-      continue;
-    }
-    if (envelope === undefined) continue;
-    explanation.nearest.push(matchOf(candidate.id, candidate.file, envelope, { method, path, testId: input.testId }, candidate.differences));
-  }
+  const search = await findNearest(store, { method, path, body: input.body }, { limit: options.limit ?? 3, waitMs: options.indexWaitMs ?? store.indexWaitMs });
+  explanation.nearest = search.nearest.map((candidate) => matchOf(candidate, { method, path, testId: input.testId }));
+  if (!search.complete) explanation.partialSearch = search.searched;
   return explanation;
 }
 
-function matchOf(
-  id: string,
-  file: string,
-  envelope: RecordingEnvelope,
-  requested: { method: string; path: string; testId: string | undefined },
-  differences: JsonDifference[],
-): NearestMatch {
-  const request = envelope.request;
-  const identity = identify(id, envelope);
+function matchOf(candidate: NearestRecording, requested: { method: string; path: string; testId: string | undefined }): NearestMatch {
+  const { id, file, request, testId, differences, differenceCount } = candidate;
+  const identity = identify(id, testId === undefined ? { request } : { request, test_id: testId });
   // The path the recording's id was computed from: the url's path (llama-stack), or the endpoint.
   const recordedPath = identity.matchedPath ?? identity.path;
   const recordedMethod = request.method.toUpperCase();
-  const recordedTestId = testIdOf(envelope) ?? null;
+  const recordedTestId = testId ?? null;
   const route: RouteChange[] = [];
   if (recordedMethod !== requested.method) route.push({ field: 'method', recorded: recordedMethod, requested: requested.method });
   if (recordedPath !== requested.path) route.push({ field: 'path', recorded: recordedPath, requested: requested.path });
@@ -134,9 +133,10 @@ function matchOf(
     model: request.model,
     route,
     differences,
+    differenceCount,
     doubledV1: recordedPath !== requested.path && collapseDoubledV1(recordedPath) === requested.path,
   };
-  if (route.length === 0 && differences.length === 0 && identity.matchedPath === undefined) match.misnamedAs = identity.expected;
+  if (route.length === 0 && differenceCount === 0 && identity.matchedPath === undefined) match.misnamedAs = identity.expected;
   return match;
 }
 
@@ -150,10 +150,18 @@ export function routeValue(value: string | null): string {
   return value === null ? '(none)' : JSON.stringify(value);
 }
 
+/** Body differences a message shows before saying how many more there are. */
+const SHOWN_DIFFERENCES = 3;
+
 /** One line: where a nearest recording differs (`path: "/v1/v1/x" ≠ "/v1/x"; $.messages[0].content: "a" ≠ "b"`). */
 export function describeMatch(match: NearestMatch): string {
   const parts = match.route.map((change) => `${change.field}: ${routeValue(change.recorded)} ≠ ${routeValue(change.requested)}`);
-  if (match.differences.length > 0 || parts.length === 0) parts.push(describeDifferences(match.differences));
+  if (match.differenceCount > 0 || parts.length === 0) {
+    // The match keeps only the first differences, so the count of the rest comes from differenceCount.
+    const shown = match.differences.slice(0, SHOWN_DIFFERENCES);
+    const more = match.differenceCount - shown.length;
+    parts.push(describeDifferences(shown) + (more > 0 ? `; and ${more} more difference${more === 1 ? '' : 's'}` : ''));
+  }
   return parts.join('; ');
 }
 
@@ -173,15 +181,18 @@ export function missMessage(explanation: Explanation): string {
   const nearest = explanation.nearest[0];
   let hint: string;
   if (nearest === undefined) {
-    hint = `There are no recordings in ${dir}.`;
+    hint = explanation.partialSearch === undefined ? `There are no recordings in ${dir}.` : `No recording of ${dir} was indexed yet.`;
   } else {
-    const same = nearest.route.length === 0 && nearest.differences.length === 0;
+    const same = nearest.route.length === 0 && nearest.differenceCount === 0;
     const where = same ? 'which has the same request' : `which differs (recorded ≠ requested) at ${describeMatch(nearest)}`;
     hint = `Nearest recording: ${nearest.id} (${nearest.endpoint}), ${where}.`;
     if (nearest.misnamedAs !== undefined) {
       hint += ` Its file name does not match its request, which gives ${nearest.misnamedAs}: run llm-replay recordings verify --recordings ${dir}.`;
     } else if (nearest.doubledV1) {
       hint += ` llama-stack recorded it under its doubled /v1 path: copy llama-stack recordings with llm-replay recordings import LLAMA_STACK_DIR --recordings ${dir}.`;
+    }
+    if (explanation.partialSearch !== undefined) {
+      hint += ` Only the ${explanation.partialSearch} recordings indexed so far were searched; a nearer one may be among the rest.`;
     }
   }
   return `No recording ${id} for ${method} ${path} (${modelText}${testId === null ? '' : `, test "${testId}"`}) in ${dir}. ${hint} To record it, run ${recordCommand(dir)} and send the request again.`;

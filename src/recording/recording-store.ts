@@ -1,15 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, statSync, watch, type FSWatcher } from 'node:fs';
-import { mkdir, readdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LlmReplayError } from '../errors.js';
+import { DEFAULT_OPTIONS } from '../options.js';
 import { parseRecording, serializeRecording, type RecordingEnvelope } from './envelope.js';
-
-interface FileStamp {
-  ino: number;
-  size: number;
-  mtimeMs: number;
-}
+import { SizedLru } from './lru.js';
+import { RequestIndex } from './request-index.js';
+import type { FileStamp } from './request-reader.js';
 
 interface CacheEntry extends FileStamp {
   file: string;
@@ -18,42 +16,114 @@ interface CacheEntry extends FileStamp {
 
 const SAFE_ID = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 
+/**
+ * The folder inside `responses/` where writes put their temp files: git never
+ * stages it (it holds a `.gitignore` of `*`), and a rename from it into
+ * `responses/` stays within one filesystem.
+ */
+export const TEMP_FOLDER = '.tmp';
+/** A temp file's name ends in `.<pid>.<random hex>.tmp`; before TEMP_FOLDER, they lay in `responses/` as `.<id>.json.<pid>.<hex>.tmp`. */
+const TEMP_NAME = /\.(\d+)\.[0-9a-f]+\.tmp$/;
+const LEGACY_TEMP_NAME = /^\..+\.json\.\d+\.[0-9a-f]+\.tmp$/;
+/** A temp file of a live process younger than this may still be renamed into place: it is left alone. */
+const TEMP_GRACE_MS = 60_000;
+/**
+ * The `indexWaitMs` for a server: a replay miss that comes while the index is
+ * being built (its first build takes seconds at 50,000 recordings) answers
+ * within a second from what is indexed so far.
+ */
+export const SERVER_INDEX_WAIT_MS = 500;
+/** Recordings read once are remembered (by id) in this ratio to the cache's bytes, so a second read can admit them. */
+const SEEN_ONCE_PER_BYTE = 1 / 4096;
+
 export interface RecordingStoreOptions {
   /**
    * Watch the folders for changes so cached recordings are served without a
    * `stat` per read; for long-running servers. @default false
    */
   watch?: boolean;
+  /**
+   * Bytes of recording files (their size on disk) kept parsed in memory;
+   * least recently used out first. @default 67108864 (64 MiB)
+   */
+  cacheBytes?: number;
+  /**
+   * Longest wait, in milliseconds, of a search for the recordings nearest to
+   * a request (a replay miss's diagnostic) for the index of the folder to
+   * take in its changes; past it, the recordings indexed so far are
+   * searched. Its first build reads every file: seconds for 50,000
+   * recordings. A server bounds it; a command searches everything.
+   * @default Infinity
+   */
+  indexWaitMs?: number;
 }
 
 /**
  * The recordings folder. Reads `<dir>/responses/<id>.json`, then
- * `<dir>/<id>.json`; writes the first, atomically. Parsed envelopes are cached
- * per id: while the folders are watched, until a change event names the file;
- * otherwise while the file's inode, size and mtime are unchanged (one
- * synchronous `stat` per read). Returned envelopes are shared: treat them as
- * read-only.
+ * `<dir>/<id>.json`; writes the first, atomically. Parsed envelopes are kept
+ * in a cache bounded by bytes: while the folders are watched, until a change
+ * event names the file; otherwise while the file's inode, size and mtime are
+ * unchanged (one synchronous `stat` per read). A recording enters the cache
+ * on its second read (or when written), so replaying a whole folder once
+ * does not churn it. Returned envelopes are shared: treat them as read-only.
  */
 export class RecordingStore {
   readonly dir: string;
-  private readonly cache = new Map<string, CacheEntry>();
+  /** See {@link RecordingStoreOptions.indexWaitMs}. */
+  readonly indexWaitMs: number;
+  private readonly cache: SizedLru<string, CacheEntry>;
+  /** Ids read once and not cached, most recent last: read again, they enter the cache. */
+  private readonly seenOnce: SizedLru<string, true>;
   private readonly watchers = new Map<string, FSWatcher>();
   private readonly wantsWatch: boolean;
   /** Bumped on every change event, so a read that raced one does not cache what it saw. */
   private generation = 0;
+  private index: RequestIndex | undefined;
 
   private readonly responsesDir: string;
+  private readonly tempDir: string;
 
   constructor(dir: string, options: RecordingStoreOptions = {}) {
     this.dir = dir;
     this.responsesDir = join(dir, 'responses');
+    this.tempDir = join(this.responsesDir, TEMP_FOLDER);
     this.wantsWatch = options.watch ?? false;
+    this.indexWaitMs = options.indexWaitMs ?? Number.POSITIVE_INFINITY;
+    const cacheBytes = options.cacheBytes ?? DEFAULT_OPTIONS.cacheBytes;
+    this.cache = new SizedLru(cacheBytes);
+    this.seenOnce = new SizedLru(Math.ceil(cacheBytes * SEEN_ONCE_PER_BYTE));
   }
 
-  /** Stops watching the folders. */
+  /** Stops watching the folders, and indexing them. */
   close(): void {
     for (const watcher of this.watchers.values()) watcher.close();
     this.watchers.clear();
+    this.index?.close();
+  }
+
+  /**
+   * The summaries of every recording's request, for finding the recordings
+   * nearest to a request that has none; built on first update, kept current
+   * by this store.
+   */
+  requestIndex(): RequestIndex {
+    this.index ??= new RequestIndex({
+      files: () => this.files(),
+      locate: (id) => this.locate(id),
+      watched: () => this.watching(),
+    });
+    return this.index;
+  }
+
+  /**
+   * Starts building the request index in the background, in short slices
+   * between replays, so that the first miss need not wait for it. A failure
+   * (an unreadable folder) is left for the next miss, which tries again.
+   */
+  startIndexing(): void {
+    this.requestIndex()
+      .update()
+      .catch(() => undefined);
   }
 
   /** True while every folder a recording can live in is watched (or absent and its parent watched). */
@@ -65,6 +135,8 @@ export class RecordingStore {
       // An absent responses/ is covered by the watcher on dir, which sees it appear.
       if (!existsSync(responses)) return this.watchers.has(this.dir);
       this.watchFolder(responses);
+      // Files may have arrived before the watch began.
+      this.index?.changedAll();
     }
     return this.watchers.has(this.dir) && this.watchers.has(responses);
   }
@@ -74,9 +146,14 @@ export class RecordingStore {
     try {
       watcher = watch(folder, { persistent: false }, (_event, name) => {
         this.generation += 1;
-        if (typeof name !== 'string') this.cache.clear();
-        else if (name.endsWith('.json')) this.cache.delete(name.slice(0, -'.json'.length));
-        else if (name === 'responses') this.cache.clear();
+        if (typeof name !== 'string' || name === 'responses') {
+          this.cache.clear();
+          this.index?.changedAll();
+        } else if (name.endsWith('.json')) {
+          const id = name.slice(0, -'.json'.length);
+          this.cache.delete(id);
+          if (SAFE_ID.test(id)) this.index?.changed(id);
+        }
       });
     } catch {
       return;
@@ -85,6 +162,7 @@ export class RecordingStore {
       watcher.close();
       this.watchers.delete(folder);
       this.cache.clear();
+      this.index?.changedAll();
     });
     this.watchers.set(folder, watcher);
   }
@@ -93,6 +171,12 @@ export class RecordingStore {
   fileFor(id: string): string {
     checkId(id);
     return join(this.responsesDir, `${id}.json`);
+  }
+
+  /** The file holding the recording of `id` (`responses/` first, then the top level), or undefined. */
+  locate(id: string): string | undefined {
+    for (const file of [this.fileFor(id), join(this.dir, `${id}.json`)]) if (statFile(file) !== undefined) return file;
+    return undefined;
   }
 
   /** The recording for an id, or undefined. Throws `invalid_recording` for a broken file. */
@@ -114,7 +198,12 @@ export class RecordingStore {
       if (text === undefined) continue;
       const envelope = parseRecording(text, file);
       // A file replaced between the stat and the read is simply read again next time.
-      if (generation === this.generation) this.cache.set(id, { file, ...stamp, envelope });
+      if (generation !== this.generation) return envelope;
+      // Cached on a second read (or at once when an older version was): a recording replayed once would
+      // only push out the ones in use, and what a cache keeps outlives the young generation, so it costs
+      // a full collection.
+      if (this.cache.has(id) || this.seenOnce.delete(id)) this.cache.set(id, { file, ...stamp, envelope }, stamp.size);
+      else this.seenOnce.set(id, true, 1);
       return envelope;
     }
     this.cache.delete(id);
@@ -122,38 +211,81 @@ export class RecordingStore {
   }
 
   /**
-   * Writes `<dir>/responses/<id>.json` atomically: a temp file in the same
-   * folder, then a rename, so concurrent writers of one id leave one whole file.
+   * Writes `<dir>/responses/<id>.json` atomically: a temp file in
+   * `responses/.tmp/`, then a rename, so concurrent writers of one id leave
+   * one whole file, and a write cut short leaves nothing git would stage.
    */
   async write(id: string, envelope: RecordingEnvelope): Promise<string> {
     const file = this.fileFor(id);
-    const folder = this.responsesDir;
-    if (!existsSync(folder)) await mkdir(folder, { recursive: true });
-    const temp = join(folder, `.${id}.json.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+    const text = serializeRecording(envelope);
+    if (!existsSync(join(this.tempDir, '.gitignore'))) await this.makeTempDir();
+    const temp = join(this.tempDir, `${id}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
     try {
       // No fsync: the rename already makes the file appear whole or not at all,
       // and a recording lost to a power cut is simply recorded again.
-      await writeFile(temp, serializeRecording(envelope), { encoding: 'utf8', flag: 'wx' });
+      await writeFile(temp, text, { encoding: 'utf8', flag: 'wx' });
       await rename(temp, file);
     } catch (error) {
       await unlink(temp).catch(() => undefined);
       throw error;
     }
     const stamp = statFile(file);
-    if (stamp !== undefined) this.cache.set(id, { file, ...stamp, envelope });
+    if (stamp !== undefined) this.cache.set(id, { file, ...stamp, envelope }, stamp.size);
+    this.index?.changed(id);
     return file;
+  }
+
+  private async makeTempDir(): Promise<void> {
+    await mkdir(this.tempDir, { recursive: true });
+    await writeFile(join(this.tempDir, '.gitignore'), '*\n');
+  }
+
+  /**
+   * Removes the temp files of writes that never finished (the process was
+   * killed): those in `responses/.tmp/`, and the `.<id>.json.<pid>.<hex>.tmp`
+   * files older versions left in `responses/`. A temp file is kept while the
+   * process that made it runs and it is younger than a minute. Files that
+   * cannot be removed (a read-only folder) are left. Returns the files removed.
+   */
+  async removeLeftovers(): Promise<string[]> {
+    const removed: string[] = [];
+    // A folder that cannot be listed holds nothing this can remove.
+    const names = (folder: string): Promise<string[]> => fileNames(folder).catch(() => []);
+    const candidates = [
+      ...(await names(this.tempDir)).filter((name) => TEMP_NAME.test(name)).map((name) => join(this.tempDir, name)),
+      ...(await names(this.responsesDir)).filter((name) => LEGACY_TEMP_NAME.test(name)).map((name) => join(this.responsesDir, name)),
+    ];
+    for (const file of candidates) {
+      const pid = Number(TEMP_NAME.exec(file)?.[1]);
+      const modified = (await stat(file).catch(() => undefined))?.mtimeMs;
+      if (modified === undefined) continue;
+      if (isRunning(pid) && Date.now() - modified < TEMP_GRACE_MS) continue;
+      try {
+        await unlink(file);
+        removed.push(file);
+      } catch {
+        // A read-only folder, or removed meanwhile: left as it is.
+      }
+    }
+    return removed;
+  }
+
+  /** Every recording file by id (a `responses/` file wins over a top-level one), in no order. */
+  async files(): Promise<Map<string, string>> {
+    const found = new Map<string, string>();
+    for (const folder of [this.responsesDir, this.dir]) {
+      for (const name of await fileNames(folder)) {
+        if (!name.endsWith('.json')) continue;
+        const id = name.slice(0, -'.json'.length);
+        if (SAFE_ID.test(id) && !found.has(id)) found.set(id, join(folder, name));
+      }
+    }
+    return found;
   }
 
   /** Every recording file, by id (a `responses/` file wins over a top-level one), sorted by id. */
   async list(): Promise<Array<{ id: string; file: string }>> {
-    const found = new Map<string, string>();
-    for (const folder of [this.responsesDir, this.dir]) {
-      for (const name of await jsonFiles(folder)) {
-        const id = name.slice(0, -'.json'.length);
-        if (!found.has(id)) found.set(id, join(folder, name));
-      }
-    }
-    return [...found].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([id, file]) => ({ id, file }));
+    return [...(await this.files())].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([id, file]) => ({ id, file }));
   }
 }
 
@@ -163,15 +295,25 @@ function checkId(id: string): void {
   }
 }
 
-async function jsonFiles(folder: string): Promise<string[]> {
+/** The names of the plain files in a folder; none when it does not exist. */
+async function fileNames(folder: string): Promise<string[]> {
   try {
     const entries = await readdir(folder, { withFileTypes: true });
-    return entries
-      .filter((entry) => entry.isFile() && entry.name.endsWith('.json') && SAFE_ID.test(entry.name.slice(0, -5)))
-      .map((entry) => entry.name);
+    return entries.filter((entry) => entry.isFile()).map((entry) => entry.name);
   } catch (error) {
     if (isNotFound(error) || (error as NodeJS.ErrnoException).code === 'ENOTDIR') return [];
     throw error;
+  }
+}
+
+function isRunning(pid: number): boolean {
+  if (!Number.isSafeInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: it runs, as another user.
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

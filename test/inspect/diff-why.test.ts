@@ -2,6 +2,7 @@ import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { explainRequest, missMessage } from '../../src/inspect/explain.js';
+import { createRecording, serializeRecording } from '../../src/recording/envelope.js';
 import { parseJson } from '../../src/recording/parse-json.js';
 import { recordingId } from '../../src/recording/recording-id.js';
 import { RecordingStore } from '../../src/recording/recording-store.js';
@@ -34,6 +35,27 @@ interface WhyJson {
 async function emptyRecordings(): Promise<string> {
   const dir = await tempDir();
   await mkdir(join(dir, 'responses'));
+  return dir;
+}
+
+function manyRecordingsBody(i: number): string {
+  return JSON.stringify({ model: 'm', messages: [{ role: 'user', content: `question ${i}` }], key_1: 1 });
+}
+
+/** A folder of `count` chat recordings, `manyRecordingsBody(i)` each. */
+async function manyRecordings(count: number): Promise<string> {
+  const dir = await emptyRecordings();
+  for (let i = 0; i < count; i += 1) {
+    const body = manyRecordingsBody(i);
+    const envelope = createRecording({
+      method: 'POST',
+      url: 'http://localhost:11434/v1/chat/completions',
+      path: '/v1/chat/completions',
+      body: parseJson(body),
+      response: { kind: 'json', status: 200, data: parseJson(`{"choices":[{"index":0,"message":{"role":"assistant","content":"answer ${i}"},"finish_reason":"stop"}]}`) },
+    });
+    await writeFile(join(dir, 'responses', `${recordingId('POST', '/v1/chat/completions', body)}.json`), serializeRecording(envelope));
+  }
   return dir;
 }
 
@@ -211,6 +233,44 @@ describe('llm-replay recordings why', () => {
       for (const change of nearest.route) expect(miss.message).toContain(`${change.field}: `);
       for (const difference of nearest.differences.slice(0, 3)) expect(miss.message).toContain(`${difference.path}: `);
     }
+  });
+
+  it('points a request at the same path under another method first: GET /api/tags at POST /api/tags', async () => {
+    const dir = await llamaStackCopy();
+    const why = json<WhyJson>(await run(['why', '--method', 'GET', '--path', '/api/tags', '--json', '--recordings', dir]));
+    expect(why.nearest[0]).toMatchObject({ id: '4a3a4447b16b', route: [{ field: 'method', recorded: 'POST', requested: 'GET' }], differences: [] });
+    expect(why.message).toContain('Nearest recording: 4a3a4447b16b (/api/tags), which differs (recorded ≠ requested) at method: "POST" ≠ "GET".');
+  });
+
+  it('answers a miss of a 100,000-key body against 1,000 recordings with a bounded message', async () => {
+    const dir = await manyRecordings(1_000);
+    const server = await replayServer(dir);
+    const body = JSON.stringify({ model: 'm', messages: [{ role: 'user', content: 'question 7' }], ...Object.fromEntries(Array.from({ length: 100_000 }, (_, i) => [`key_${i}`, i])) });
+    const miss = await proxyMiss(server, '/v1/chat/completions', body);
+    expect(miss.status).toBe(404);
+    const nearest = recordingId('POST', '/v1/chat/completions', manyRecordingsBody(7));
+    expect(miss.message).toContain(
+      `Nearest recording: ${nearest} (/v1/chat/completions), which differs (recorded ≠ requested) at $.key_0: (missing) ≠ 0; $.key_2: (missing) ≠ 2; $.key_3: (missing) ≠ 3; and 99996 more differences.`,
+    );
+    expect(miss.message.length).toBeLessThan(1_000);
+    // The server goes on serving.
+    const hit = await fetch(`${server.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: manyRecordingsBody(3) });
+    expect(hit.status).toBe(200);
+  });
+
+  it('says when it searched only the recordings indexed so far', async () => {
+    const dir = await manyRecordings(1_000);
+    const input = { method: 'POST', path: '/v1/chat/completions', body: parseJson(JSON.stringify({ model: 'm', messages: [{ role: 'user', content: 'question 5' }], key_1: 1, stream: false })) };
+    const partial = await explainRequest(new RecordingStore(dir, { indexWaitMs: 0 }), input);
+    expect(partial.partialSearch).toBeLessThan(1_000);
+    const message = missMessage(partial);
+    if (partial.nearest.length > 0) expect(message).toContain(`Only the ${partial.partialSearch} recordings indexed so far were searched; a nearer one may be among the rest.`);
+    else expect(message).toContain(`No recording of ${dir} was indexed yet.`);
+    // A store waits for its whole index unless told otherwise.
+    const full = await explainRequest(new RecordingStore(dir), input);
+    expect(full.partialSearch).toBeUndefined();
+    expect(full.nearest[0]?.id).toBe(recordingId('POST', '/v1/chat/completions', manyRecordingsBody(5)));
+    expect(missMessage(full)).not.toContain('indexed');
   });
 
   it('says when the nearest recording is the same request under the wrong file name', async () => {

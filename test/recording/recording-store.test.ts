@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -69,17 +70,21 @@ describe('RecordingStore', () => {
     expect(await store.read('abc123')).toBe(written);
   });
 
-  it('caches parsed envelopes until the file changes', async () => {
+  it('caches parsed envelopes from their second read until the file changes', async () => {
     const store = new RecordingStore(dir);
     await store.write('abc', envelope('one'));
     const other = new RecordingStore(dir);
+    const once = await other.read('abc');
     const first = await other.read('abc');
+    expect(first).not.toBe(once);
+    expect(first).toEqual(once);
     expect(await other.read('abc')).toBe(first);
 
     // Rewritten by someone else with the same size: the new inode and mtime invalidate the cache.
     await store.write('abc', envelope('two'));
     const second = await other.read('abc');
     expect(second).not.toBe(first);
+    expect(await other.read('abc')).toBe(second);
     expect(second?.request.body).toMatchObject({ messages: [{ content: 'two' }] });
 
     // Edited in place (same inode): mtime and size tell.
@@ -97,14 +102,15 @@ describe('RecordingStore', () => {
     const store = new RecordingStore(dir);
     const contents = Array.from({ length: 20 }, (_, i) => `answer ${i} ${'x'.repeat(i * 500)}`);
     await Promise.all(contents.map((content) => store.write('race', envelope(content))));
-    expect(await readdir(join(dir, 'responses'))).toEqual(['race.json']);
+    expect(await readdir(join(dir, 'responses'))).toEqual(['.tmp', 'race.json']);
+    expect(await readdir(join(dir, 'responses', '.tmp'))).toEqual(['.gitignore']);
     const text = await readFile(store.fileFor('race'), 'utf8');
     const read = parseRecording(text, 'race.json');
     expect(contents).toContain((read.request.body as { messages: Array<{ content: string }> }).messages[0]?.content);
     expect(serializeRecording(read)).toBe(text);
     // Separate stores (as separate processes would) racing too.
     await Promise.all(contents.map((content) => new RecordingStore(dir).write('race2', envelope(content))));
-    expect((await readdir(join(dir, 'responses'))).sort()).toEqual(['race.json', 'race2.json']);
+    expect((await readdir(join(dir, 'responses'))).sort()).toEqual(['.tmp', 'race.json', 'race2.json']);
     expect((await stat(store.fileFor('race2'))).size).toBeGreaterThan(0);
     expect(await new RecordingStore(dir).read('race2')).toBeDefined();
   });
@@ -166,5 +172,63 @@ describe('RecordingStore with watch', () => {
     } finally {
       store.close();
     }
+  });
+});
+
+describe('RecordingStore memory and temp files', () => {
+  it('keeps at most cacheBytes of recordings parsed, least recently used out first, from their second read', async () => {
+    const writer = new RecordingStore(dir);
+    for (const id of ['aaa', 'bbb', 'ccc']) await writer.write(id, envelope(`answer ${id}`));
+    const size = (await stat(writer.fileFor('aaa'))).size;
+    const store = new RecordingStore(dir, { cacheBytes: Math.floor(size * 2.5) });
+    const twice = async (id: string): Promise<RecordingEnvelope | undefined> => {
+      await store.read(id);
+      return store.read(id);
+    };
+    const a = await twice('aaa');
+    const b = await twice('bbb');
+    expect(await store.read('bbb')).toBe(b);
+    expect(await store.read('aaa')).toBe(a);
+    // c enters the cache and pushes out b, the least recently used.
+    const c = await twice('ccc');
+    expect(await store.read('ccc')).toBe(c);
+    expect(await store.read('aaa')).toBe(a);
+    const later = await store.read('bbb');
+    expect(later).not.toBe(b);
+    expect(later).toEqual(b);
+  });
+
+  it('writes through responses/.tmp, which holds a .gitignore of everything', async () => {
+    const store = new RecordingStore(dir);
+    await store.write('abc', envelope('one'));
+    expect(await readFile(join(dir, 'responses', '.tmp', '.gitignore'), 'utf8')).toBe('*\n');
+    expect(await readdir(join(dir, 'responses', '.tmp'))).toEqual(['.gitignore']);
+    expect(await store.list()).toEqual([{ id: 'abc', file: store.fileFor('abc') }]);
+  });
+
+  it('removes the temp files of writers that are gone, and keeps those of running ones', async () => {
+    const gone = await new Promise<number>((resolve) => {
+      const child = spawn(process.execPath, ['-e', '']);
+      child.once('exit', () => resolve(child.pid!));
+    });
+    const temp = join(dir, 'responses', '.tmp');
+    await mkdir(temp, { recursive: true });
+    const files = {
+      dead: join(temp, `aaa.${gone}.0123456789ab.tmp`),
+      running: join(temp, `bbb.${process.pid}.0123456789ab.tmp`),
+      stale: join(temp, `ccc.${process.pid}.ba9876543210.tmp`),
+      legacy: join(dir, 'responses', `.ddd.json.${gone}.0a1b2c3d4e5f.tmp`),
+      gitignore: join(temp, '.gitignore'),
+      other: join(dir, 'responses', 'notes.tmp'),
+      recording: join(dir, 'responses', 'eee.json'),
+    };
+    for (const file of Object.values(files)) await writeFile(file, '{');
+    const hourAgo = new Date(Date.now() - 3_600_000);
+    await utimes(files.stale, hourAgo, hourAgo);
+    const store = new RecordingStore(dir);
+    expect((await store.removeLeftovers()).sort()).toEqual([files.dead, files.stale, files.legacy].sort());
+    expect((await readdir(temp)).sort()).toEqual(['.gitignore', `bbb.${process.pid}.0123456789ab.tmp`]);
+    expect((await readdir(join(dir, 'responses'))).sort()).toEqual(['.tmp', 'eee.json', 'notes.tmp']);
+    expect(await new RecordingStore(join(dir, 'missing')).removeLeftovers()).toEqual([]);
   });
 });

@@ -1,0 +1,324 @@
+import { statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { sketchBody } from './body-sketch.js';
+import { modelOf } from './envelope.js';
+import { urlPath } from './recording-id.js';
+import { readRecordedRequestSync, type FileStamp } from './request-reader.js';
+
+/** What the index reads: the recordings folder, as the store sees it. */
+export interface IndexSource {
+  /** Every recording file by id (`responses/` winning over the top level), in no order. */
+  files(): Promise<Map<string, string>>;
+  /** The file of one id, or undefined. */
+  locate(id: string): string | undefined;
+  /** True while change events for the folders arrive (then {@link RequestIndex.changed} is called for each). */
+  watched(): boolean;
+}
+
+/** The route fields of a slot, each an index into the string table. */
+export const Route = { Method: 0, Endpoint: 1, UrlPath: 2, Model: 3, Folder: 4 } as const;
+export type Route = (typeof Route)[keyof typeof Route];
+const ROUTE_FIELDS = 5;
+/** The string-table index of "no such value" (a body without a model). */
+const NONE = 0;
+
+const enum State {
+  Free,
+  Indexed,
+  /** A file that is not a readable recording: skipped until its stamp changes. */
+  Unreadable,
+}
+
+/** Work done between two yields to the event loop while (re)building, so replays go on meanwhile. */
+const SLICE_MS = 4;
+
+/**
+ * Summaries of every recording's request, for finding the recordings nearest
+ * to a missed request without reading the folder: per recording, its method,
+ * endpoint, URL path and model, and a sketch of its body (see body-sketch.ts),
+ * never its response. Built on first use in slices that yield to the event
+ * loop, reading each file only up to the end of its request. While the
+ * folders are watched it is kept current by change events, so later updates
+ * reread only the files named; otherwise each update compares every file's
+ * inode, size and mtime, and rereads what changed.
+ *
+ * Stored in columns of typed arrays indexed by slot, sketches side by side
+ * in one array: about 250 bytes for a typical recording, most of them
+ * outside the JavaScript heap, and never more than about 600 whatever the
+ * size of its request or response.
+ */
+export class RequestIndex {
+  private readonly slots = new Map<string, number>();
+  /** The id in each slot ('' when free). */
+  private readonly ids: string[] = [];
+  private readonly freeSlots: number[] = [];
+  private states = new Uint8Array(0);
+  private routes = new Uint32Array(0);
+  /** ino, size, mtimeMs of the file each slot was read from. */
+  private stamps = new Float64Array(0);
+  /** Where each slot's sketch lies in {@link sketches}: start, end. */
+  private spans = new Uint32Array(0);
+  /** Every slot's sketch, side by side; replaced ones leave gaps until the next compaction. */
+  private sketchData = new Uint32Array(1024);
+  private sketchesUsed = 0;
+  private sketchesLive = 0;
+  /** Method, path, model and folder strings, each once; index 0 is {@link NONE}. */
+  private readonly strings: string[] = [''];
+  private readonly stringIds = new Map<string, number>([['', NONE]]);
+
+  private readonly dirty = new Set<string>();
+  /** False until a full scan has run, and again after {@link changedAll}. */
+  private complete = false;
+  private running: Promise<void> | undefined;
+  /** The end of the last task queued with {@link takeTurn}. */
+  private turns: Promise<unknown> = Promise.resolve();
+  private closed = false;
+
+  constructor(private readonly source: IndexSource) {}
+
+  /**
+   * Runs `task` once the tasks queued before it have finished: searches take
+   * turns, so that however many run at once, replays wait for one slice of
+   * one search at a time.
+   */
+  takeTurn<T>(task: () => Promise<T>): Promise<T> {
+    const run = this.turns.then(task);
+    this.turns = run.catch(() => undefined);
+    return run;
+  }
+
+  /** The recording file of `id` was added, changed or removed. */
+  changed(id: string): void {
+    this.dirty.add(id);
+  }
+
+  /** Anything in the folders may have changed. */
+  changedAll(): void {
+    this.complete = false;
+  }
+
+  /** Stops reading files: a build under way ends at its next slice. */
+  close(): void {
+    this.closed = true;
+  }
+
+  /** Brings the index up to date with the folders; concurrent callers share one pass. */
+  update(): Promise<void> {
+    this.running ??= this.run().finally(() => {
+      this.running = undefined;
+    });
+    return this.running;
+  }
+
+  /** Slots run from 0 to below this; check {@link isIndexed} for each. */
+  get slotCount(): number {
+    return this.ids.length;
+  }
+
+  isIndexed(slot: number): boolean {
+    return this.states[slot] === State.Indexed;
+  }
+
+  idOf(slot: number): string {
+    return this.ids[slot]!;
+  }
+
+  /** A route field of a slot, as an index into the string table. */
+  route(slot: number, field: Route): number {
+    return this.routes[slot * ROUTE_FIELDS + field]!;
+  }
+
+  /** The array holding every slot's sketch; a new one after the index repacks it (see {@link sketchStart}). */
+  get sketches(): Uint32Array {
+    return this.sketchData;
+  }
+
+  /** Where the slot's sketch starts in {@link sketches}. */
+  sketchStart(slot: number): number {
+    return this.spans[slot * 2]!;
+  }
+
+  sketchEnd(slot: number): number {
+    return this.spans[slot * 2 + 1]!;
+  }
+
+  /** The size in bytes of the file a slot was read from, when it was read. */
+  fileSize(slot: number): number {
+    return this.stamps[slot * 3 + 1]!;
+  }
+
+  /** The file a slot was read from: `<folder>/<id>.json`, as the source lists them. */
+  fileOf(slot: number): string {
+    return join(this.strings[this.route(slot, Route.Folder)]!, `${this.ids[slot]!}.json`);
+  }
+
+  /** The string-table index of a method, path or model, or -1 when no recording has it. */
+  stringId(text: string): number {
+    return this.stringIds.get(text) ?? -1;
+  }
+
+  private async run(): Promise<void> {
+    const watched = this.source.watched();
+    if (!watched || !this.complete) {
+      this.complete = true;
+      // The scan sees every change made before it starts; events during it are replayed after it.
+      this.dirty.clear();
+      await this.scan();
+    }
+    while (this.dirty.size > 0) {
+      const ids = [...this.dirty];
+      this.dirty.clear();
+      await this.sliced(ids, (id) => {
+        const file = this.source.locate(id);
+        if (file === undefined) this.remove(id);
+        else this.refresh(id, file, true);
+      });
+    }
+  }
+
+  private async scan(): Promise<void> {
+    const files = await this.source.files();
+    for (const id of this.slots.keys()) if (!files.has(id)) this.remove(id);
+    await this.sliced(files, ([id, file]) => this.refresh(id, file, false));
+    this.compact();
+  }
+
+  /** Runs `step` over `items`, yielding to the event loop every {@link SLICE_MS}. */
+  private async sliced<T>(items: Iterable<T>, step: (item: T) => void): Promise<void> {
+    let sliceStart = performance.now();
+    let count = 0;
+    for (const item of items) {
+      if (this.closed) return;
+      step(item);
+      if (++count % 16 === 0 && performance.now() - sliceStart > SLICE_MS) {
+        await new Promise((resolve) => setImmediate(resolve));
+        sliceStart = performance.now();
+      }
+    }
+  }
+
+  /** Reads the request of `file` unless the slot already holds it from the same file, unchanged; `force` rereads regardless. */
+  private refresh(id: string, file: string, force: boolean): void {
+    const known = this.slots.get(id);
+    if (!force && known !== undefined && this.fileOf(known) === file) {
+      const stats = statSync(file, { throwIfNoEntry: false });
+      if (stats === undefined) {
+        this.remove(id);
+        return;
+      }
+      const at = known * 3;
+      if (stats.ino === this.stamps[at] && stats.size === this.stamps[at + 1] && stats.mtimeMs === this.stamps[at + 2]) return;
+    }
+    let read;
+    try {
+      read = readRecordedRequestSync(file);
+    } catch {
+      const stats = statSync(file, { throwIfNoEntry: false });
+      if (stats === undefined) this.remove(id);
+      else this.put(id, file, stats, undefined);
+      return;
+    }
+    if (read === undefined) {
+      this.remove(id);
+      return;
+    }
+    const { request } = read.part;
+    const route = new Uint32Array(ROUTE_FIELDS);
+    route[Route.Method] = this.intern(request.method.toUpperCase());
+    route[Route.Endpoint] = this.intern(request.endpoint);
+    route[Route.UrlPath] = this.intern(urlPath(request.url));
+    route[Route.Model] = this.intern(modelOf(request.body) ?? '');
+    this.put(id, file, read.stamp, { route, sketch: sketchBody(request.body) });
+  }
+
+  private put(id: string, file: string, stamp: FileStamp, summary: { route: Uint32Array; sketch: Uint32Array } | undefined): void {
+    let slot = this.slots.get(id);
+    if (slot === undefined) {
+      slot = this.freeSlots.pop() ?? this.grow();
+      this.slots.set(id, slot);
+      this.ids[slot] = id;
+    } else {
+      this.sketchesLive -= this.sketchEnd(slot) - this.sketchStart(slot);
+      this.spans[slot * 2] = this.spans[slot * 2 + 1] = 0;
+    }
+    this.states[slot] = summary === undefined ? State.Unreadable : State.Indexed;
+    if (summary !== undefined) this.routes.set(summary.route, slot * ROUTE_FIELDS);
+    this.routes[slot * ROUTE_FIELDS + Route.Folder] = this.intern(dirname(file));
+    this.stamps[slot * 3] = stamp.ino;
+    this.stamps[slot * 3 + 1] = stamp.size;
+    this.stamps[slot * 3 + 2] = stamp.mtimeMs;
+    const sketch = summary?.sketch ?? new Uint32Array(0);
+    if (this.sketchesUsed + sketch.length > this.sketchData.length) this.compact(sketch.length);
+    this.sketchData.set(sketch, this.sketchesUsed);
+    this.spans[slot * 2] = this.sketchesUsed;
+    this.spans[slot * 2 + 1] = this.sketchesUsed + sketch.length;
+    this.sketchesUsed += sketch.length;
+    this.sketchesLive += sketch.length;
+  }
+
+  private remove(id: string): void {
+    const slot = this.slots.get(id);
+    if (slot === undefined) return;
+    this.slots.delete(id);
+    this.ids[slot] = '';
+    this.states[slot] = State.Free;
+    this.sketchesLive -= this.sketchEnd(slot) - this.sketchStart(slot);
+    this.spans[slot * 2] = this.spans[slot * 2 + 1] = 0;
+    this.freeSlots.push(slot);
+  }
+
+  /** Adds a slot, doubling the columns when they are full. */
+  private grow(): number {
+    const slot = this.ids.length;
+    this.ids.push('');
+    if (slot >= this.states.length) {
+      const capacity = Math.max(64, this.states.length * 2);
+      this.states = resized(this.states, capacity);
+      this.routes = resized(this.routes, capacity * ROUTE_FIELDS);
+      this.stamps = resized(this.stamps, capacity * 3);
+      this.spans = resized(this.spans, capacity * 2);
+    }
+    return slot;
+  }
+
+  /**
+   * Packs the live sketches to the front (replaced ones leave gaps) in an
+   * array sized for them and `room` more words, when gaps take up half of
+   * it or the room is not there.
+   */
+  private compact(room = 0): void {
+    const needed = this.sketchesLive + room;
+    const gaps = this.sketchesUsed - this.sketchesLive;
+    if (this.sketchesUsed + room <= this.sketchData.length && gaps * 2 <= this.sketchesUsed) return;
+    const packed = new Uint32Array(Math.max(1024, needed * 2 <= this.sketchData.length ? this.sketchData.length : needed * 2));
+    let used = 0;
+    for (let slot = 0; slot < this.ids.length; slot++) {
+      if (this.states[slot] === State.Free) continue;
+      const start = this.sketchStart(slot);
+      const end = this.sketchEnd(slot);
+      packed.set(this.sketchData.subarray(start, end), used);
+      this.spans[slot * 2] = used;
+      this.spans[slot * 2 + 1] = used + end - start;
+      used += end - start;
+    }
+    this.sketchData = packed;
+    this.sketchesUsed = used;
+    this.sketchesLive = used;
+  }
+
+  private intern(text: string): number {
+    let id = this.stringIds.get(text);
+    if (id === undefined) {
+      id = this.strings.length;
+      this.strings.push(text);
+      this.stringIds.set(text, id);
+    }
+    return id;
+  }
+}
+
+function resized<T extends Uint8Array | Uint32Array | Float64Array>(array: T, length: number): T {
+  const bigger = new (array.constructor as new (length: number) => T)(length);
+  bigger.set(array);
+  return bigger;
+}

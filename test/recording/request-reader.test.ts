@@ -1,0 +1,115 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createRecording, parseRecording, serializeRecording } from '../../src/recording/envelope.js';
+import type { JsonValue } from '../../src/recording/json-value.js';
+import { parseJson } from '../../src/recording/parse-json.js';
+import { readRecordedRequest, readRecordedRequestSync } from '../../src/recording/request-reader.js';
+import { fixtureRecordings, readFixture } from './helpers.js';
+
+let dir: string;
+
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'llm-replay-reader-'));
+});
+
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function file(text: string): Promise<string> {
+  const path = join(dir, `f${Math.random().toString(16).slice(2)}.json`);
+  await writeFile(path, text);
+  return path;
+}
+
+/** Both readers, each checked against the other. */
+async function readBoth(path: string): Promise<Awaited<ReturnType<typeof readRecordedRequest>>> {
+  const whole = await readRecordedRequest(path, { wholeFile: true });
+  const sync = readRecordedRequestSync(path);
+  expect(sync?.part.request).toEqual(whole?.request);
+  return whole;
+}
+
+const REQUEST = '{"method": "POST", "url": "http://h/v1/chat/completions", "headers": {}, "body": {"model": "m", "messages": []}, "endpoint": "/v1/chat/completions", "model": "m"}';
+
+describe('readRecordedRequest', () => {
+  it('reads the request and test_id of every fixture as parseRecording does', async () => {
+    for (const [name, path] of fixtureRecordings()) {
+      const envelope = parseRecording(readFixture(path), name);
+      const part = await readRecordedRequest(path, { wholeFile: true });
+      expect(part?.request, name).toEqual(envelope.request);
+      expect(part?.testId, name).toBe(typeof envelope.test_id === 'string' ? envelope.test_id : undefined);
+      const sync = readRecordedRequestSync(path);
+      expect(sync?.part.request, name).toEqual(envelope.request);
+      expect(sync?.stamp.size, name).toBe(Buffer.byteLength(readFixture(path)));
+    }
+  });
+
+  it('reads what llm-replay writes, test_id included', async () => {
+    const envelope = createRecording({
+      method: 'POST',
+      url: 'http://localhost:11434/api/chat',
+      path: '/api/chat',
+      body: parseJson('{"model":"m","messages":[{"role":"user","content":"{[\\"}]"}],"temperature":0.0}'),
+      testId: 'suite > test "quoted"',
+      response: { kind: 'stream', status: 200, chunks: [parseJson('{"message":{"content":"}}}"}}')] },
+    });
+    const path = await file(serializeRecording(envelope));
+    expect(await readBoth(path)).toEqual({ request: envelope.request, testId: 'suite > test "quoted"' });
+    expect(readRecordedRequestSync(path)?.part.testId).toBe('suite > test "quoted"');
+  });
+
+  it('finds the request after a large response, across reads, with escapes, literals and a byte order mark', async () => {
+    const tricky = `}]{[\\\\\\"${'é'.repeat(5_000)}`;
+    const request = `{"method": "POST", "url": "http://h/api/generate", "body": {"prompt": ${JSON.stringify(`x${'y'.repeat(70_000)}`)}, "n": 1.50}}`;
+    const text = `\ufeff{ "version" : 2, "flag": true, "none": null, "response": {"body": ["${tricky}", {"a": [[], {}]}], "is_streaming": true},\n "requ\\u0065st": ${request} }\n`;
+    const part = await readBoth(await file(text));
+    expect(part?.request).toEqual({
+      method: 'POST',
+      url: 'http://h/api/generate',
+      body: (parseJson(request) as { body: JsonValue }).body,
+      headers: {},
+      endpoint: '/api/generate',
+      model: '',
+    });
+    expect((part?.request.body as { n: { value: string } }).n.value).toBe('1.50');
+  });
+
+  it('finds a test_id written after the response only when asked to read the whole file', async () => {
+    const path = await file(`{"request": ${REQUEST}, "response": {"body": null}, "test_id": "late"}`);
+    expect((await readRecordedRequest(path, { wholeFile: true }))?.testId).toBe('late');
+    expect((await readRecordedRequest(path))?.testId).toBeUndefined();
+    expect(readRecordedRequestSync(path)?.part.testId).toBeUndefined();
+  });
+
+  it('stops at the end of the request: what follows is never read', async () => {
+    const path = await file(`{"request": ${REQUEST}, "response": {"body": [1, 2,`);
+    expect((await readRecordedRequest(path))?.request.model).toBe('m');
+    expect(readRecordedRequestSync(path)?.part.request.model).toBe('m');
+  });
+
+  it('gives undefined for a missing file and invalid_recording, naming the file, for anything else', async () => {
+    expect(await readRecordedRequest(join(dir, 'nope.json'))).toBeUndefined();
+    expect(readRecordedRequestSync(join(dir, 'nope.json'))).toBeUndefined();
+    const cases: Array<[string, string]> = [
+      ['[1, 2]', 'it must hold a JSON object with "request" and "response"'],
+      ['{"response": {"body": null}}', 'it has no "request" object'],
+      [`{"request": ${REQUEST.slice(0, 40)}`, 'it ends before its JSON object does'],
+      ['{"request": [1]}', 'it has no "request" object'],
+      ['{"request": {"method": 1, "url": "u", "body": {}}}', 'request.method must be a string'],
+      ['{"request": {"method": "GET", "url": "u"}}', 'request.body is missing'],
+      ['{"request": {"method": "GET", "url": "u", "body": {,}}}', 'its "request" is not valid JSON'],
+      ['{"request" 1}', 'it is not valid JSON'],
+      [`{"test_id": 5, "request": ${REQUEST}}`, 'test_id must be a string or null'],
+      [`{"test_id": nope, "request": ${REQUEST}}`, 'test_id must be a string or null'],
+    ];
+    for (const [text, problem] of cases) {
+      const path = await file(text);
+      const expected = { code: 'invalid_recording', message: expect.stringContaining(`Invalid recording ${path}: ${problem}`) };
+      await expect(readRecordedRequest(path), text).rejects.toMatchObject(expected);
+      expect(() => readRecordedRequestSync(path), text).toThrow(expect.objectContaining(expected));
+    }
+  });
+});
