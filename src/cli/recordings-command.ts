@@ -5,17 +5,18 @@ import { LlmReplayError, toLlmReplayError } from '../errors.js';
 import { readConversation } from '../inspect/conversation.js';
 import { diffRecordings, isIdentical } from '../inspect/diff.js';
 import { explainRequest, missMessage, requestPathOf } from '../inspect/explain.js';
-import { loadAll, loadResolved, openRecordingsFolder, resolveRecording } from '../inspect/folder.js';
-import { importRecordings } from '../inspect/import.js';
+import { listFolder, loadAll, loadResolved, openRecordingsFolder, resolveRecording } from '../inspect/folder.js';
+import { importRecordings, openImportSource } from '../inspect/import.js';
+import { scanRecordings } from '../inspect/scan.js';
 import { computeStats } from '../inspect/stats.js';
 import { listRecordings, type ListSort } from '../inspect/summary.js';
 import { verifyPassed, verifyRecordings } from '../inspect/verify.js';
 import { DEFAULT_OPTIONS } from '../options.js';
 import type { JsonValue } from '../recording/json-value.js';
-import { JsonSyntaxError, parseJson } from '../recording/parse-json.js';
+import { JsonSyntaxError, JsonTooDeepError, parseJson } from '../recording/parse-json.js';
 import { RecordingStore } from '../recording/recording-store.js';
 import { pruneCommand } from './prune-command.js';
-import { colorsFor, widthOf, type Output } from './recordings-format.js';
+import { colorsFor, indentedJson, widthOf, type Output } from './recordings-format.js';
 import { renderDiff, renderImport, renderList, renderStats, renderVerify, renderWhy, type RenderContext } from './recordings-render.js';
 import { renderConversation } from './recordings-show.js';
 
@@ -116,18 +117,17 @@ export function recordingsCommand(overrides: Partial<RecordingsIo> = {}): Comman
     .action(
       action('list', async (options: { model?: string; path?: string; grep?: string; sort: ListSort; json: boolean }, command: Command) => {
         const folder = await openRecordingsFolder(dirOf(command));
-        const loaded = await loadAll(folder);
         const filter = {
           ...(options.model === undefined ? {} : { model: options.model }),
           ...(options.path === undefined ? {} : { path: options.path }),
           ...(options.grep === undefined ? {} : { grep: options.grep }),
         };
-        const rows = listRecordings(loaded, filter, options.sort);
-        const invalid = loaded.flatMap((recording) => (recording.ok ? [] : [{ file: recording.name, error: recording.error }]));
+        const { files } = await listFolder(folder);
+        const { rows, total, invalid } = await listRecordings(scanRecordings(files, 'list', filter), options.sort);
         if (options.json) {
-          printJson({ dir: folder.dir, count: rows.length, recordings: rows, invalid });
+          for (const piece of indentedJson({ dir: folder.dir, count: rows.length, recordings: rows, invalid }, 'recordings')) print(piece);
         } else {
-          print(renderList(folder.dir, rows, loaded.length - invalid.length, human()));
+          print(renderList(folder.dir, rows, total, human()));
           for (const { file, error } of invalid) io.stderr.write(`llm-replay recordings list: skipped ${file}: ${error}. Run llm-replay recordings verify.\n`);
         }
         return invalid.length > 0 ? EXIT.problem : EXIT.ok;
@@ -143,7 +143,7 @@ export function recordingsCommand(overrides: Partial<RecordingsIo> = {}): Comman
     .action(
       action('show', async (ref: string, options: { raw: boolean; json: boolean }, command: Command) => {
         const folder = await openRecordingsFolder(dirOf(command));
-        const recording = await loadResolved(await resolveRecording(folder, ref));
+        const recording = loadResolved(await resolveRecording(folder, ref));
         if (options.raw) {
           print(recording.text);
           return EXIT.ok;
@@ -168,8 +168,8 @@ export function recordingsCommand(overrides: Partial<RecordingsIo> = {}): Comman
     .action(
       action('diff', async (refA: string, refB: string, options: { json: boolean; exitCode: boolean }, command: Command) => {
         const folder = await openRecordingsFolder(dirOf(command));
-        const a = await loadResolved(await resolveRecording(folder, refA));
-        const b = await loadResolved(await resolveRecording(folder, refB));
+        const a = loadResolved(await resolveRecording(folder, refA));
+        const b = loadResolved(await resolveRecording(folder, refB));
         const diff = diffRecordings(a.envelope, b.envelope);
         const identical = isIdentical(diff);
         if (options.json) {
@@ -218,8 +218,8 @@ export function recordingsCommand(overrides: Partial<RecordingsIo> = {}): Comman
     .action(
       action('stats', async (options: { largest: number; json: boolean }, command: Command) => {
         const folder = await openRecordingsFolder(dirOf(command));
-        const loaded = await loadAll(folder);
-        const stats = computeStats(folder.dir, loaded, options.largest);
+        const { files } = await listFolder(folder);
+        const stats = await computeStats(folder.dir, scanRecordings(files, 'stats', null), options.largest);
         if (options.json) printJson(stats);
         else print(renderStats(stats, human()));
         return stats.invalid.length > 0 ? EXIT.problem : EXIT.ok;
@@ -228,12 +228,15 @@ export function recordingsCommand(overrides: Partial<RecordingsIo> = {}): Comman
 
   recordings
     .command('verify')
-    .description('check that every file is safe to commit: valid JSON, a recording envelope, named by its request, and free of credentials; exits 1 on any finding')
-    .option('--json', 'print JSON: {checked, ok, mismatched: [...], invalid: [...], secrets: [...]}', false)
+    .description(
+      'check that every file is safe to commit: valid JSON, a recording envelope, named by its request, free of credentials, and no temp files left by interrupted writes; exits 1 on any finding',
+    )
+    .option('--json', 'print JSON: {checked, ok, mismatched: [...], invalid: [...], secrets: [...], leftovers: [...]}', false)
     .action(
       action('verify', async (options: { json: boolean }, command: Command) => {
         const folder = await openRecordingsFolder(dirOf(command));
-        const report = verifyRecordings(folder.dir, await loadAll(folder));
+        const listing = await listFolder(folder);
+        const report = await verifyRecordings(folder.dir, scanRecordings(listing.files, 'verify', null), listing);
         if (options.json) {
           const { dir: _dir, ...fields } = report;
           printJson(fields);
@@ -253,7 +256,7 @@ export function recordingsCommand(overrides: Partial<RecordingsIo> = {}): Comman
     .option('--json', 'print JSON: {copied: [...], unchanged: [...], skipped: [...]}', false)
     .action(
       action('import', async (source: string, options: { force: boolean; dryRun: boolean; json: boolean }, command: Command) => {
-        const from = await openRecordingsFolder(source);
+        const from = await openImportSource(source);
         const store = new RecordingStore(dirOf(command));
         const report = await importRecordings(from.dir, await loadAll(from), store, { force: options.force, dryRun: options.dryRun });
         if (options.json) printJson(report);
@@ -310,8 +313,10 @@ async function readBody(bodyFile: string | undefined, io: RecordingsIo): Promise
     return parseJson(text);
   } catch (error) {
     if (!(error instanceof JsonSyntaxError)) throw error;
-    throw new LlmReplayError('invalid_json_body', `Body ${bodyFile === undefined || bodyFile === '-' ? '(stdin)' : `file ${bodyFile}`} is not valid JSON: ${error.reason} at line ${error.line}, column ${error.column}.`, {
-      cause: error,
-    });
+    const what = `Body ${bodyFile === undefined || bodyFile === '-' ? '(stdin)' : `file ${bodyFile}`}`;
+    if (error instanceof JsonTooDeepError) {
+      throw new LlmReplayError('body_too_deep', `${what} nests ${error.reason}, from line ${error.line}, column ${error.column}: the proxy refuses it with 400 body_too_deep, so it is never recorded.`, { cause: error });
+    }
+    throw new LlmReplayError('invalid_json_body', `${what} is not valid JSON: ${error.reason} at line ${error.line}, column ${error.column}.`, { cause: error });
   }
 }

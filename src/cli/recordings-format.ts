@@ -31,13 +31,18 @@ export function widthOf(output: Output, env: Record<string, string | undefined>)
 // eslint-disable-next-line no-control-regex
 const ANSI = /\u001b\[[0-9;]*m/g;
 
+// Text without these is as long as it looks: one UTF-16 unit per character, no escape codes.
+// eslint-disable-next-line no-control-regex
+const ESCAPE_OR_SURROGATE = /[\u001b\ud800-\udfff]/;
+
 /** Visible length: escape codes do not count. */
 function visibleLength(text: string): number {
-  return [...text.replace(ANSI, '')].length;
+  return ESCAPE_OR_SURROGATE.test(text) ? [...text.replace(ANSI, '')].length : text.length;
 }
 
 /** Cuts text to `width` visible characters with `…`; never splits a surrogate pair. */
 export function truncate(text: string, width: number): string {
+  if (text.length <= width) return text;
   const chars = [...text];
   if (chars.length <= width) return text;
   return width <= 1 ? '…'.slice(0, width) : `${chars.slice(0, width - 1).join('')}…`;
@@ -61,7 +66,9 @@ export interface Column {
 /** Aligned columns, two spaces apart, the header dimmed; the flex column is cut to the line width. */
 export function table(columns: readonly Column[], rows: ReadonlyArray<readonly string[]>, width: number, colors: Colors): string {
   const plainRows = rows.map((row) => columns.map((column, i) => truncate(row[i] ?? '', column.max ?? Infinity)));
-  const widths = columns.map((column, i) => Math.max(visibleLength(column.header), ...plainRows.map((row) => visibleLength(row[i]!))));
+  // A loop, not Math.max(...rows): a spread of 50,000 rows would overflow the stack.
+  const widths = columns.map((column) => visibleLength(column.header));
+  for (const row of plainRows) row.forEach((cell, i) => (widths[i] = Math.max(widths[i]!, visibleLength(cell))));
   const flex = columns.findIndex((column) => column.flex === true);
   if (flex !== -1) {
     const fixed = widths.reduce((sum, w, i) => (i === flex ? sum : sum + w + 2), 0);
@@ -141,4 +148,31 @@ export function wrap(text: string, width: number, indent = ''): string {
 /** `1 recording`, `2 recordings`. */
 export function plural(count: number, noun: string): string {
   return `${count} ${noun}${count === 1 ? '' : 's'}`;
+}
+
+/** Items of a long list turned into text at a time. */
+const JSON_SLICE = 500;
+
+/**
+ * `JSON.stringify(value, null, 2)` in pieces: the list under `listKey` a few
+ * hundred items at a time, so no single string holds 50,000 rows.
+ */
+export function* indentedJson(value: Record<string, unknown>, listKey: string): Generator<string> {
+  const indent = (text: string, by: string): string => text.replaceAll('\n', `\n${by}`);
+  const entries = Object.entries(value);
+  yield '{\n';
+  for (const [i, [key, item]] of entries.entries()) {
+    const comma = i < entries.length - 1 ? ',' : '';
+    if (key !== listKey || !Array.isArray(item) || item.length === 0) {
+      yield `  ${JSON.stringify(key)}: ${indent(JSON.stringify(item, null, 2), '  ')}${comma}\n`;
+      continue;
+    }
+    yield `  ${JSON.stringify(key)}: [\n`;
+    for (let start = 0; start < item.length; start += JSON_SLICE) {
+      const slice = item.slice(start, start + JSON_SLICE).map((element) => `    ${indent(JSON.stringify(element, null, 2), '    ')}`);
+      yield `${slice.join(',\n')}${start + JSON_SLICE < item.length ? ',' : ''}\n`;
+    }
+    yield `  ]${comma}\n`;
+  }
+  yield '}\n';
 }

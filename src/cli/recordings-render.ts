@@ -1,3 +1,4 @@
+import { dirname, join } from 'node:path';
 import { isIdentical, textChange, type Change, type RecordingDiff } from '../inspect/diff.js';
 import { describeMatch, missMessage, routeValue, type Explanation } from '../inspect/explain.js';
 import type { ImportReport } from '../inspect/import.js';
@@ -167,11 +168,17 @@ export function renderVerify(report: VerifyReport, { colors: c, width }: RenderC
   if (verifyPassed(report)) {
     return `${c.green('✓')} ${plural(report.checked, 'recording')} in ${report.dir}: all safe to commit (valid, named by their request, no credentials).\n`;
   }
-  const out = [`${c.red('✗')} ${plural(report.checked, 'file')} checked in ${report.dir}: ${report.ok} ok, ${problems} with problems.`];
+  const leftovers = report.leftovers.length === 0 ? '' : `; ${plural(report.leftovers.length, 'leftover temp file')} of interrupted writes`;
+  const out = [`${c.red('✗')} ${plural(report.checked, 'file')} checked in ${report.dir}: ${report.ok} ok, ${problems} with problems${leftovers}.`];
   const rows: string[][] = [
     ...report.secrets.map((item) => ['secret', item.line === null ? item.file : `${item.file}:${item.line}`, `${item.kind}: ${item.preview}`]),
     ...report.invalid.map((item) => ['invalid', item.file, item.error]),
-    ...report.mismatched.map((item) => ['mismatched', item.file, `its request gives id ${item.expected}: rename it to ${item.expected}.json`]),
+    ...report.mismatched.map((item) =>
+      item.duplicateOf === null
+        ? ['mismatched', item.file, `its request gives id ${item.expected}: rename it to ${item.expected}.json`]
+        : ['duplicate', item.file, `a duplicate of ${item.duplicateOf}.json (the same request): delete it`],
+    ),
+    ...report.leftovers.map((file) => ['leftover', file, 'temp file of a write that never finished; delete it']),
   ];
   const kindWidth = Math.max(...rows.map((row) => row[0]!.length));
   const fileWidth = Math.min(50, Math.max(...rows.map((row) => row[1]!.length)));
@@ -182,9 +189,28 @@ export function renderVerify(report: VerifyReport, { colors: c, width }: RenderC
   const fixes: string[] = [];
   if (report.secrets.length > 0) fixes.push('remove each credential (revoke it if it was real) and re-record with the key in the environment, not the request');
   if (report.invalid.length > 0) fixes.push('fix or delete invalid files (re-record them)');
-  if (report.mismatched.length > 0) fixes.push('rename mismatched files to the id shown, or re-record them');
+  if (report.mismatched.some((item) => item.duplicateOf === null)) fixes.push('rename mismatched files to the id shown, or re-record them');
+  if (report.mismatched.some((item) => item.duplicateOf !== null)) fixes.push('delete duplicates: the proxy never reads them');
+  if (report.leftovers.length > 0) {
+    fixes.push(
+      `delete the leftover temp files, which a killed llm-replay left and nothing reads (${removeCommand(report.dir, report.leftovers)}), or start \`llm-replay serve\` on this folder, which removes them at start`,
+    );
+  }
   out.push('', wrap(`To fix: ${fixes.join('; ')}.`, width));
   return `${out.join('\n')}\n`;
+}
+
+/** A shell command that deletes the leftover temp files: the `responses/.tmp/` ones and the older `responses/.<id>.json.<pid>.<hex>.tmp` ones. */
+function removeCommand(dir: string, leftovers: readonly string[]): string {
+  const responses = join(dir, 'responses');
+  const globs: string[] = [];
+  if (leftovers.some((file) => dirname(file) === join('responses', '.tmp'))) globs.push(`${shellQuote(join(responses, '.tmp'))}/*`);
+  if (leftovers.some((file) => dirname(file) === 'responses')) globs.push(`${shellQuote(responses)}/.*.json.*.tmp`);
+  return `rm ${globs.join(' ')}`;
+}
+
+function shellQuote(text: string): string {
+  return /^[\w@%+=:,./-]+$/.test(text) ? text : `'${text.replaceAll("'", "'\\''")}'`;
 }
 
 /** `recordings import`: one line per file, then a total. */
@@ -193,8 +219,9 @@ export function renderImport(report: ImportReport, { colors: c, width }: RenderC
   const verb = report.dryRun ? 'would copy' : 'copied';
   const labelWidth = Math.max(verb.length, 'unchanged'.length, 'skipped'.length);
   for (const item of report.copied) {
-    const detail = item.changes.length === 0 ? '' : ` (${item.changes.join(', ')})`;
-    const ids = item.from === item.to ? `${c.bold(item.to)} ${c.dim('(same id)')}` : `${item.from} → ${c.bold(item.to)}`;
+    const notes = [...(item.from === item.to ? ['same id'] : []), ...item.changes];
+    const detail = notes.length === 0 ? '' : ` (${notes.join(', ')})`;
+    const ids = item.from === item.to ? c.bold(item.to) : `${item.from} → ${c.bold(item.to)}`;
     out.push(`${c.green(pad(verb, labelWidth))}  ${ids}${c.dim(detail)}`);
   }
   for (const item of report.unchanged) {

@@ -1,6 +1,6 @@
 import { stringify } from 'lossless-json';
 import type { Answer, Conversation, Message, ToolCall, ToolDefinition } from '../inspect/conversation.js';
-import { streamFormatForPath } from '../proxy/wire-format.js';
+import { defaultStreamFormat } from '../wire/stream-format.js';
 import { isJsonObject, type JsonValue } from '../recording/json-value.js';
 import { formatBytes, formatNanos, inlineJson, plural, truncate, wrap, type Colors } from './recordings-format.js';
 
@@ -27,7 +27,7 @@ export function renderConversation(conversation: Conversation, context: ShowCont
     ['url', conversation.url],
   ];
   if (conversation.testId !== undefined) facts.push(['test id', conversation.testId]);
-  const format = streamFormatForPath(conversation.path).toUpperCase();
+  const format = defaultStreamFormat(conversation.path).toUpperCase();
   const status = reply.error === undefined ? c.green(String(reply.status)) : c.red(String(reply.status));
   facts.push(['response', `${status} · ${reply.streaming ? `streamed, ${plural(reply.chunks, 'chunk')} (${format})` : 'not streamed'}`]);
   if (conversation.parameters.length > 0) {

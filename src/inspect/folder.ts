@@ -1,8 +1,9 @@
-import { readdir, readFile, stat } from 'node:fs/promises';
-import { basename, join, relative, resolve } from 'node:path';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { opendir, readdir, stat } from 'node:fs/promises';
+import { basename, join, relative, resolve, sep } from 'node:path';
 import { LlmReplayError } from '../errors.js';
 import { parseRecording, type RecordingEnvelope } from '../recording/envelope.js';
-import { RecordingStore } from '../recording/recording-store.js';
+import { RecordingStore, TEMP_FOLDER } from '../recording/recording-store.js';
 
 /** One `*.json` file of a recordings folder, whatever its name. */
 export interface RecordingFile {
@@ -12,69 +13,116 @@ export interface RecordingFile {
   file: string;
   /** Path relative to the recordings folder, for messages (`responses/3c0bf9ba81b2.json`). */
   name: string;
-  size: number;
-  mtimeMs: number;
 }
 
-/** A file read and parsed: its envelope and text, or why it could not be read. */
-export type LoadedRecording = RecordingFile &
-  ({ ok: true; text: string; envelope: RecordingEnvelope } | { ok: false; text: string | undefined; error: string });
+/** A file read and parsed: its size and time, and its envelope and text or why it could not be read. */
+export type LoadedRecording = RecordingFile & { size: number; mtimeMs: number } & (
+    | { ok: true; text: string; envelope: RecordingEnvelope }
+    | { ok: false; text: string | undefined; error: string }
+  );
 
 /** A folder checked to hold recordings, in our layout (`responses/<id>.json`) or llama-stack's (same, or `<id>.json`). */
 export interface RecordingsFolder {
   dir: string;
   store: RecordingStore;
+}
+
+/** The names in a recordings folder, read without opening a file. */
+export interface FolderListing {
   /** Every `*.json` file, `responses/` first, each group sorted by name. */
   files: RecordingFile[];
+  /**
+   * Temp files of writes that never finished (a killed process): every file
+   * in `responses/.tmp/` but its `.gitignore`, and the
+   * `.<id>.json.<pid>.<hex>.tmp` files older versions left in `responses/`.
+   * Relative to the folder, sorted.
+   */
+  leftovers: string[];
 }
 
 const SAFE_ID = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+const LEGACY_TEMP_NAME = /^\..+\.json\.\d+\.[0-9a-f]+\.tmp$/;
+
+/** How to name the folder, for a command whose recordings folder is `--recordings`. */
+const RECORDINGS_FOLDER_FIX = 'Pass --recordings DIR (or set LLM_REPLAY_RECORDINGS) to a folder holding responses/<id>.json files.';
 
 /**
- * Opens a recordings folder. Throws `not_recordings_folder` when the folder
- * does not exist, is a file, or holds neither a `responses/` folder nor any
- * `*.json` file, with the fix in the message.
+ * Opens a recordings folder, reading no more of it than it takes to tell.
+ * Throws `not_recordings_folder` when the folder does not exist, is a file,
+ * or holds neither a `responses/` folder nor any `*.json` file, with `fix`
+ * (how to name the right folder) in the message.
  */
-export async function openRecordingsFolder(dir: string): Promise<RecordingsFolder> {
+export async function openRecordingsFolder(dir: string, fix = RECORDINGS_FOLDER_FIX): Promise<RecordingsFolder> {
   const stats = await stat(dir).catch((error: unknown) => error as NodeJS.ErrnoException);
   if (stats instanceof Error) {
     const reason = stats.code === 'ENOENT' ? 'does not exist' : `cannot be read (${stats.code ?? stats.message})`;
-    throw notAFolder(dir, reason);
+    throw notAFolder(dir, reason, fix);
   }
-  if (!stats.isDirectory()) throw notAFolder(dir, 'is a file, not a folder');
-  const responses = join(dir, 'responses');
-  const hasResponses = (await stat(responses).catch(() => undefined))?.isDirectory() === true;
-  const files = [...(hasResponses ? await jsonFiles(dir, responses) : []), ...(await jsonFiles(dir, dir))];
-  if (!hasResponses && files.length === 0) {
-    throw notAFolder(dir, 'has no responses/ folder and no *.json recordings');
+  if (!stats.isDirectory()) throw notAFolder(dir, 'is a file, not a folder', fix);
+  const hasResponses = (await stat(join(dir, 'responses')).catch(() => undefined))?.isDirectory() === true;
+  if (!hasResponses && !(await holdsJsonFile(dir))) {
+    throw notAFolder(dir, 'has no responses/ folder and no *.json recordings', fix);
   }
-  return { dir, store: new RecordingStore(dir), files };
+  return { dir, store: new RecordingStore(dir) };
 }
 
-function notAFolder(dir: string, reason: string): LlmReplayError {
-  return new LlmReplayError(
-    'not_recordings_folder',
-    `${dir} is not a recordings folder: it ${reason}. Pass --recordings DIR (or set LLM_REPLAY_RECORDINGS) to a folder holding responses/<id>.json files.`,
-  );
+function notAFolder(dir: string, reason: string, fix: string): LlmReplayError {
+  return new LlmReplayError('not_recordings_folder', `${dir} is not a recordings folder: it ${reason}. ${fix}`);
 }
 
-async function jsonFiles(root: string, folder: string): Promise<RecordingFile[]> {
+async function holdsJsonFile(folder: string): Promise<boolean> {
+  const entries = await opendir(folder).catch((error: unknown) => {
+    throw cannotList(folder, error);
+  });
+  for await (const entry of entries) if (entry.isFile() && entry.name.endsWith('.json')) return true;
+  return false;
+}
+
+function cannotList(folder: string, error: unknown): LlmReplayError {
+  return new LlmReplayError('not_recordings_folder', `Cannot list ${folder}: ${(error as Error).message}.`, { cause: error });
+}
+
+/** Reads a folder's names: its recording files and the temp files interrupted writes left. */
+export async function listFolder(folder: RecordingsFolder): Promise<FolderListing> {
+  const root = resolve(folder.dir);
+  const inResponses = (await fileNames(join(root, 'responses'))) ?? [];
+  const files = [...jsonFiles(root, 'responses', inResponses), ...jsonFiles(root, '', (await fileNames(root)) ?? [])];
+  const temp = join('responses', TEMP_FOLDER);
+  const leftovers = [
+    ...((await fileNames(join(root, temp))) ?? []).filter((name) => name !== '.gitignore').map((name) => join(temp, name)),
+    ...inResponses.filter((name) => LEGACY_TEMP_NAME.test(name)).map((name) => join('responses', name)),
+  ];
+  return { files, leftovers: leftovers.sort() };
+}
+
+/** The names of the files in a folder, sorted; undefined when there is no such folder. */
+async function fileNames(folder: string): Promise<string[] | undefined> {
   let entries;
   try {
     entries = await readdir(folder, { withFileTypes: true });
   } catch (error) {
-    throw new LlmReplayError('not_recordings_folder', `Cannot list ${folder}: ${(error as Error).message}.`, { cause: error });
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
+    throw cannotList(folder, error);
   }
-  const names = entries.filter((entry) => entry.isFile() && entry.name.endsWith('.json')).map((entry) => entry.name);
-  names.sort();
+  return entries
+    .filter((entry) => entry.isFile())
+    .map((entry) => entry.name)
+    .sort();
+}
+
+/** The `*.json` files among `names`, which lie in `folder` (relative to `root`; '' for `root` itself). Paths are joined by hand: path.join costs at 50,000 names. */
+function jsonFiles(root: string, folder: string, names: readonly string[]): RecordingFile[] {
+  const prefix = folder === '' ? '' : `${folder}${sep}`;
   const files: RecordingFile[] = [];
   for (const name of names) {
-    const file = resolve(folder, name);
-    const stats = await stat(file).catch(() => undefined);
-    if (stats === undefined) continue;
-    files.push({ id: name.slice(0, -'.json'.length), file, name: relative(root, file), size: stats.size, mtimeMs: stats.mtimeMs });
+    if (name.endsWith('.json')) files.push({ id: name.slice(0, -'.json'.length), file: `${root}${sep}${prefix}${name}`, name: `${prefix}${name}` });
   }
   return files;
+}
+
+function recordingFile(root: string, file: string): RecordingFile {
+  return { id: basename(file).slice(0, -'.json'.length), file, name: relative(root, file) };
 }
 
 /** Whether a file name can be a recording id that the store serves. */
@@ -82,19 +130,55 @@ export function isServableId(id: string): boolean {
   return SAFE_ID.test(id);
 }
 
-/** Reads and parses one file, never throwing: a broken file comes back with `ok: false` and the reason. */
-async function loadRecording(file: RecordingFile): Promise<LoadedRecording> {
+/**
+ * Reads and parses one file, never throwing: a broken file comes back with
+ * `ok: false` and the reason. Synchronous: folder scans read one small file
+ * after another, where the thread pool's round trips cost more than the reads.
+ */
+export function readRecording(file: RecordingFile): LoadedRecording {
+  const { id, name } = file;
   let text: string;
+  let size = 0;
+  let mtimeMs = 0;
   try {
-    text = await readFile(file.file, 'utf8');
+    const fd = openSync(file.file, 'r');
+    try {
+      ({ size, mtimeMs } = fstatSync(fd));
+      text = readText(fd, size);
+    } finally {
+      closeSync(fd);
+    }
   } catch (error) {
-    return { ...file, ok: false, text: undefined, error: `it cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})` };
+    const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+    return { id, file: file.file, name, size, mtimeMs, ok: false, text: undefined, error: `it cannot be read (${reason})` };
   }
   try {
-    return { ...file, ok: true, text, envelope: parseRecording(text, file.name) };
+    return { id, file: file.file, name, size, mtimeMs, ok: true, text, envelope: parseRecording(text, name) };
   } catch (error) {
-    return { ...file, ok: false, text, error: problemOf(error, file.name) };
+    return { id, file: file.file, name, size, mtimeMs, ok: false, text, error: problemOf(error, name) };
   }
+}
+
+// One buffer reused across reads (a scan reads thousands of small files), given back when a big file grew it.
+const SCRATCH_KEPT = 1 << 20;
+let scratch = Buffer.allocUnsafe(64 * 1024);
+
+/**
+ * The UTF-8 text of an open file of `size` bytes (from its stat). Recordings
+ * are replaced by rename, so an open file keeps its size: reading `size`
+ * bytes spares the read that would only find the end.
+ */
+function readText(fd: number, size: number): string {
+  if (scratch.length < size) scratch = Buffer.allocUnsafe(size);
+  let length = 0;
+  while (length < size) {
+    const read = readSync(fd, scratch, length, size - length, length);
+    if (read === 0) break;
+    length += read;
+  }
+  const text = scratch.toString('utf8', 0, length);
+  if (scratch.length > SCRATCH_KEPT) scratch = Buffer.allocUnsafe(64 * 1024);
+  return text;
 }
 
 /** `Invalid recording responses/x.json: it is not valid JSON (…).` → `it is not valid JSON (…)`. */
@@ -104,36 +188,28 @@ function problemOf(error: unknown, name: string): string {
   return (message.startsWith(prefix) ? message.slice(prefix.length) : message).replace(/\.$/, '');
 }
 
-/** Every file of the folder, loaded, in the folder's order. */
+/** Every file of the folder, loaded, in the folder's order: all in memory at once, for small folders only. */
 export async function loadAll(folder: RecordingsFolder): Promise<LoadedRecording[]> {
-  const loaded: LoadedRecording[] = [];
-  for (const file of folder.files) loaded.push(await loadRecording(file));
-  return loaded;
+  return (await listFolder(folder)).files.map(readRecording);
 }
 
 /**
- * The files the proxy serves: one per id, a `responses/` file winning over a
- * top-level one of the same name (as RecordingStore reads them).
- */
-function servedFiles(folder: RecordingsFolder): RecordingFile[] {
-  const seen = new Map<string, RecordingFile>();
-  for (const file of folder.files) if (isServableId(file.id) && !seen.has(file.id)) seen.set(file.id, file);
-  return [...seen.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-}
-
-/**
- * Finds a recording by id, unique id prefix, or path to a `.json` file.
- * Throws `recording_not_found` (nothing matches) or `ambiguous_id` (several do),
- * naming the candidates.
+ * Finds a recording by id, unique id prefix, or path to a `.json` file. An
+ * exact id is looked up where the proxy looks (`responses/<id>.json`, then
+ * `<id>.json`) without listing the folder; a prefix reads the folder's names,
+ * never its files. Throws `recording_not_found` (nothing matches) or
+ * `ambiguous_id` (several do), naming the candidates.
  */
 export async function resolveRecording(folder: RecordingsFolder, ref: string): Promise<RecordingFile> {
-  const served = servedFiles(folder);
-  const exact = served.find((file) => file.id === ref);
-  if (exact !== undefined) return exact;
-  if (ref.endsWith('.json')) {
-    const byPath = await fileRef(ref);
-    if (byPath !== undefined) return byPath;
+  if (isServableId(ref)) {
+    for (const file of [join(folder.dir, 'responses', `${ref}.json`), join(folder.dir, `${ref}.json`)]) {
+      if (await isFile(file)) return recordingFile(folder.dir, resolve(file));
+    }
   }
+  if (ref.endsWith('.json') && (await isFile(ref))) {
+    return { id: basename(ref).slice(0, -'.json'.length), file: resolve(ref), name: ref };
+  }
+  const served = servedFiles((await listFolder(folder)).files);
   const matches = served.filter((file) => file.id.startsWith(ref));
   if (matches.length === 1) return matches[0]!;
   if (matches.length === 0) {
@@ -149,16 +225,20 @@ export async function resolveRecording(folder: RecordingsFolder, ref: string): P
   );
 }
 
-async function fileRef(path: string): Promise<RecordingFile | undefined> {
-  const stats = await stat(path).catch(() => undefined);
-  if (stats === undefined || !stats.isFile()) return undefined;
-  const file = resolve(path);
-  return { id: basename(file).slice(0, -'.json'.length), file, name: path, size: stats.size, mtimeMs: stats.mtimeMs };
+/** The files the proxy serves: one per id, a `responses/` file winning over a top-level one, sorted by id. */
+function servedFiles(files: readonly RecordingFile[]): RecordingFile[] {
+  const seen = new Map<string, RecordingFile>();
+  for (const file of files) if (isServableId(file.id) && !seen.has(file.id)) seen.set(file.id, file);
+  return [...seen.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+}
+
+async function isFile(path: string): Promise<boolean> {
+  return (await stat(path).catch(() => undefined))?.isFile() === true;
 }
 
 /** Loads a resolved recording, throwing `invalid_recording` when it cannot be read or parsed. */
-export async function loadResolved(file: RecordingFile): Promise<LoadedRecording & { ok: true }> {
-  const loaded = await loadRecording(file);
+export function loadResolved(file: RecordingFile): LoadedRecording & { ok: true } {
+  const loaded = readRecording(file);
   if (!loaded.ok) {
     throw new LlmReplayError('invalid_recording', `Cannot read recording ${file.file}: ${loaded.error}. Run \`llm-replay recordings verify\` to check the folder, then fix or delete the file.`);
   }

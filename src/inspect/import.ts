@@ -4,7 +4,7 @@ import { serializeRecording, type RecordingEnvelope } from '../recording/envelop
 import { recordingIdForBody, urlPath } from '../recording/recording-id.js';
 import type { RecordingStore } from '../recording/recording-store.js';
 import { collapseDoubledV1 } from './explain.js';
-import type { LoadedRecording } from './folder.js';
+import { openRecordingsFolder, type LoadedRecording, type RecordingsFolder } from './folder.js';
 import { identify, testIdOf } from './identity.js';
 
 export interface ImportOptions {
@@ -48,6 +48,30 @@ export interface ImportReport {
 
 const URL_PREFIX = /^([A-Za-z][A-Za-z0-9+.-]*:\/\/[^/?#]*)(.*)$/s;
 
+/** How to name the source folder: the one `recordings import DIR` reads. */
+const IMPORT_SOURCE_FIX =
+  'Pass the folder llama-stack recorded into as the DIR argument of import (it holds responses/<id>.json, as llama-stack\'s tests/integration/recordings does); --recordings names the folder they are copied into.';
+
+/** Opens the llama-stack folder to import from; a missing or wrong folder is named as the DIR argument. */
+export function openImportSource(dir: string): Promise<RecordingsFolder> {
+  return openRecordingsFolder(dir, IMPORT_SOURCE_FIX);
+}
+
+/**
+ * The path a client sends for a recording: the url's path (llama-stack's
+ * doubled `/v1/v1` already collapsed) with the upstream's base path dropped.
+ * `endpoint` is what llama-stack called relative to that base: `/v1/completions`
+ * on Fireworks' `/inference`, or `/chat/completions` in recordings made before
+ * llama-stack's client doubled `/v1`, where the base ends in the `/v1` that a
+ * client with a `/v1` base URL sends itself, so it stays.
+ */
+function clientPath(fixedPath: string, endpoint: string): { path: string; droppedBase: string } {
+  if (!endpoint.startsWith('/') || endpoint === fixedPath || !fixedPath.endsWith(endpoint)) return { path: fixedPath, droppedBase: '' };
+  const base = fixedPath.slice(0, -endpoint.length);
+  if (base.endsWith('/v1') && !/^\/v1(\/|$)/.test(endpoint)) return { path: `/v1${endpoint}`, droppedBase: base.slice(0, -'/v1'.length) };
+  return { path: endpoint, droppedBase: base };
+}
+
 /**
  * What llm-replay would store for a llama-stack recording: the request path
  * a client sends to the proxy (llama-stack's doubled `/v1/v1` collapsed, an
@@ -62,12 +86,9 @@ function importedForm(envelope: RecordingEnvelope): { id: string; envelope: Reco
   const originalPath = urlPath(request.url);
   const fixedPath = collapseDoubledV1(originalPath);
   if (fixedPath !== originalPath) changes.push('fixed /v1/v1 path');
-  let path = fixedPath;
-  const endpoint = request.endpoint;
-  if (endpoint.startsWith('/') && endpoint !== fixedPath && fixedPath.endsWith(endpoint)) {
-    path = endpoint;
-    changes.push(`dropped upstream base path ${fixedPath.slice(0, -endpoint.length)}`);
-  }
+  const { path, droppedBase } = clientPath(fixedPath, request.endpoint);
+  if (droppedBase !== '') changes.push(`dropped upstream base path ${droppedBase}`);
+  if (path !== request.endpoint) changes.push(`endpoint ${request.endpoint} → ${path}`);
   const url = parts[1]! + collapseDoubledV1(parts[2]!);
   const imported: RecordingEnvelope = { ...envelope, request: { ...request, url, endpoint: path } };
   const id = recordingIdForBody(request.method, path, request.body, testIdOf(envelope));

@@ -30,48 +30,95 @@ export interface RecordingStats {
   invalid: Array<{ file: string; error: string }>;
 }
 
-/** Counts by path, model, streaming and status; sizes; misnamed and unreadable files. */
-export function computeStats(dir: string, recordings: readonly LoadedRecording[], largest = 5): RecordingStats {
+/** What `recordings stats` keeps of one file. */
+export type StatsEntry = { id: string; file: string; size: number } & (
+  | {
+      ok: true;
+      /** `METHOD /path`. */
+      route: string;
+      model: string;
+      streaming: boolean;
+      status: number;
+      /** The id its request gives, when that is not the file's name. */
+      expected: string | null;
+    }
+  | { ok: false; error: string }
+);
+
+/** One file's entry in `recordings stats`. */
+export function statsEntry(recording: LoadedRecording): StatsEntry {
+  const { id, name: file, size } = recording;
+  if (!recording.ok) return { id, file, size, ok: false, error: recording.error };
+  const conversation = readConversation(recording.envelope);
+  const identity = identify(id, recording.envelope);
+  return {
+    id,
+    file,
+    size,
+    ok: true,
+    route: `${conversation.method} ${conversation.path}`,
+    model: conversation.model,
+    streaming: conversation.reply.streaming,
+    status: conversation.reply.status,
+    expected: identity.matchedPath === undefined ? identity.expected : null,
+  };
+}
+
+/** Counts by path, model, streaming and status; sizes; misnamed and unreadable files: gathered from a folder scan. */
+export async function computeStats(dir: string, entries: AsyncIterable<StatsEntry> | Iterable<StatsEntry>, largest = 5): Promise<RecordingStats> {
   const byPath = new Map<string, number>();
   const byModel = new Map<string, number>();
   const byStreaming = new Map<string, number>();
   const byStatus = new Map<string, number>();
-  const stats: RecordingStats = {
-    dir,
-    files: recordings.length,
-    recordings: 0,
-    totalSize: 0,
-    byPath: [],
-    byModel: [],
-    byStreaming: [],
-    byStatus: [],
-    largest: [...recordings]
-      .sort((a, b) => b.size - a.size || (a.id < b.id ? -1 : 1))
-      .slice(0, largest)
-      .map(({ id, name, size }) => ({ id, file: name, size })),
-    mismatched: [],
-    invalid: [],
-  };
-  for (const recording of recordings) {
-    stats.totalSize += recording.size;
-    if (!recording.ok) {
-      stats.invalid.push({ file: recording.name, error: recording.error });
+  const stats: RecordingStats = { dir, files: 0, recordings: 0, totalSize: 0, byPath: [], byModel: [], byStreaming: [], byStatus: [], largest: [], mismatched: [], invalid: [] };
+  const biggest = new Largest(largest);
+  for await (const entry of entries) {
+    stats.files += 1;
+    stats.totalSize += entry.size;
+    biggest.offer({ id: entry.id, file: entry.file, size: entry.size });
+    if (!entry.ok) {
+      stats.invalid.push({ file: entry.file, error: entry.error });
       continue;
     }
     stats.recordings += 1;
-    const conversation = readConversation(recording.envelope);
-    bump(byPath, `${conversation.method} ${conversation.path}`);
-    bump(byModel, conversation.model === '' ? '(none)' : conversation.model);
-    bump(byStreaming, conversation.reply.streaming ? 'streaming' : 'not streaming');
-    bump(byStatus, String(conversation.reply.status));
-    const identity = identify(recording.id, recording.envelope);
-    if (identity.matchedPath === undefined) stats.mismatched.push({ id: recording.id, file: recording.name, expected: identity.expected });
+    bump(byPath, entry.route);
+    bump(byModel, entry.model === '' ? '(none)' : entry.model);
+    bump(byStreaming, entry.streaming ? 'streaming' : 'not streaming');
+    bump(byStatus, String(entry.status));
+    if (entry.expected !== null) stats.mismatched.push({ id: entry.id, file: entry.file, expected: entry.expected });
   }
   stats.byPath = sorted(byPath);
   stats.byModel = sorted(byModel);
   stats.byStreaming = sorted(byStreaming);
   stats.byStatus = sorted(byStatus);
+  stats.largest = biggest.items;
   return stats;
+}
+
+type Sized = RecordingStats['largest'][number];
+
+/** The `limit` largest files seen so far, largest first (ties by id), without keeping the others. */
+class Largest {
+  readonly items: Sized[] = [];
+
+  constructor(private readonly limit: number) {}
+
+  offer(item: Sized): void {
+    let low = 0;
+    let high = this.items.length;
+    while (low < high) {
+      const middle = (low + high) >>> 1;
+      if (before(this.items[middle]!, item)) low = middle + 1;
+      else high = middle;
+    }
+    if (low >= this.limit) return;
+    this.items.splice(low, 0, item);
+    if (this.items.length > this.limit) this.items.pop();
+  }
+}
+
+function before(a: Sized, b: Sized): boolean {
+  return a.size > b.size || (a.size === b.size && a.id < b.id);
 }
 
 function bump(counts: Map<string, number>, key: string): void {

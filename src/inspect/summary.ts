@@ -1,4 +1,4 @@
-import { previewOf, readConversation, searchableText, type Conversation } from './conversation.js';
+import { previewOf, readConversation, searchableText } from './conversation.js';
 import type { LoadedRecording } from './folder.js';
 import { identify } from './identity.js';
 
@@ -39,13 +39,31 @@ export type ListSort = 'id' | 'time';
 
 const PREVIEW_LENGTH = 120;
 
+/** At most `length` characters (code points), the last one `…` when cut; reads no further than it needs. */
 function cut(text: string, length: number): string {
-  const chars = [...text];
-  return chars.length <= length ? text : `${chars.slice(0, length - 1).join('')}…`;
+  if (text.length <= length) return text;
+  // `length` code points take at most twice as many UTF-16 units.
+  const head = [...text.slice(0, 2 * length)];
+  if (head.length <= length && text.length <= 2 * length) return text;
+  return `${head.slice(0, length - 1).join('')}…`;
 }
 
-function summarize(recording: LoadedRecording & { ok: true }, conversation: Conversation): RecordingSummary {
-  return {
+/** What `recordings list` keeps of one file: its row, nothing (filtered out), or why it cannot be read. */
+export type ListEntry =
+  | { kind: 'row'; row: RecordingSummary; mtimeMs: number }
+  | { kind: 'filtered' }
+  | { kind: 'invalid'; file: string; error: string };
+
+/** One file's entry in `recordings list`, the filter applied. */
+export function listEntry(recording: LoadedRecording, filter: ListFilter = {}): ListEntry {
+  if (!recording.ok) return { kind: 'invalid', file: recording.name, error: recording.error };
+  const conversation = readConversation(recording.envelope);
+  const model = filter.model?.toLowerCase();
+  const grep = filter.grep?.toLowerCase();
+  if (model !== undefined && !conversation.model.toLowerCase().includes(model)) return { kind: 'filtered' };
+  if (filter.path !== undefined && !conversation.path.includes(filter.path) && !conversation.url.includes(filter.path)) return { kind: 'filtered' };
+  if (grep !== undefined && !searchableText(conversation).toLowerCase().includes(grep)) return { kind: 'filtered' };
+  const row: RecordingSummary = {
     id: recording.id,
     file: recording.name,
     method: conversation.method,
@@ -61,22 +79,31 @@ function summarize(recording: LoadedRecording & { ok: true }, conversation: Conv
     preview: cut(previewOf(conversation), PREVIEW_LENGTH),
     nameMatches: identify(recording.id, recording.envelope).matchedPath !== undefined,
   };
+  return { kind: 'row', row, mtimeMs: recording.mtimeMs };
 }
 
-/** The rows of `recordings list`: readable recordings that pass the filter, sorted. */
-export function listRecordings(recordings: readonly LoadedRecording[], filter: ListFilter = {}, sort: ListSort = 'id'): RecordingSummary[] {
-  const model = filter.model?.toLowerCase();
-  const path = filter.path;
-  const grep = filter.grep?.toLowerCase();
-  const rows: Array<RecordingSummary & { mtimeMs: number }> = [];
-  for (const recording of recordings) {
-    if (!recording.ok) continue;
-    const conversation = readConversation(recording.envelope);
-    if (model !== undefined && !conversation.model.toLowerCase().includes(model)) continue;
-    if (path !== undefined && !conversation.path.includes(path) && !conversation.url.includes(path)) continue;
-    if (grep !== undefined && !searchableText(conversation).toLowerCase().includes(grep)) continue;
-    rows.push({ ...summarize(recording, conversation), mtimeMs: recording.mtimeMs });
+/** The rows of `recordings list`, sorted, with how many files were readable and those that were not. */
+export interface RecordingList {
+  rows: RecordingSummary[];
+  /** Readable recordings, filtered out or not. */
+  total: number;
+  invalid: Array<{ file: string; error: string }>;
+}
+
+/** Gathers the entries of a folder scan into the sorted rows of `recordings list`. */
+export async function listRecordings(entries: AsyncIterable<ListEntry> | Iterable<ListEntry>, sort: ListSort = 'id'): Promise<RecordingList> {
+  const rows: Array<{ row: RecordingSummary; mtimeMs: number }> = [];
+  const invalid: RecordingList['invalid'] = [];
+  let total = 0;
+  for await (const entry of entries) {
+    if (entry.kind === 'invalid') {
+      invalid.push({ file: entry.file, error: entry.error });
+      continue;
+    }
+    total += 1;
+    if (entry.kind === 'row') rows.push(entry);
   }
-  rows.sort((a, b) => (sort === 'time' ? a.mtimeMs - b.mtimeMs : 0) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0) || (a.file < b.file ? -1 : 1));
-  return rows.map(({ mtimeMs: _mtimeMs, ...row }) => row);
+  const byId = (a: RecordingSummary, b: RecordingSummary): number => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0) || (a.file < b.file ? -1 : 1);
+  rows.sort((a, b) => (sort === 'time' ? a.mtimeMs - b.mtimeMs : 0) || byId(a.row, b.row));
+  return { rows: rows.map((entry) => entry.row), total, invalid };
 }

@@ -2,6 +2,25 @@ import { LosslessNumber } from 'lossless-json';
 import { LlmReplayError } from '../errors.js';
 import { type JsonObject, type JsonValue, jsonNumber, setJsonKey } from './json-value.js';
 
+/**
+ * How deep JSON may nest, in objects and arrays, wherever llm-replay reads it:
+ * request bodies (the server answers 400 `body_too_deep`), `llm-replay id`,
+ * and the bodies inside recording files. Real API requests nest a few dozen
+ * levels (JSON schemas included); Python's json, which llama-stack hashes
+ * with, stops near 1,000. Every recursive walk over a body (id, file
+ * printer, diff) is tested at this depth in a cold process and after JIT
+ * warm-up, so the limit holds whatever the engine's stack frames cost.
+ */
+export const MAX_JSON_DEPTH = 512;
+
+/**
+ * How deep a recording file may nest: a body at {@link MAX_JSON_DEPTH} plus
+ * the levels the envelope wraps it in (envelope, response, chunk list, type
+ * tag: 4), with room for envelope fields to come, so that every file the
+ * proxy writes reads back.
+ */
+export const MAX_RECORDING_DEPTH = MAX_JSON_DEPTH + 8;
+
 /** Invalid JSON, with where it went wrong (0-based `position`, 1-based `line` and `column`). */
 export class JsonSyntaxError extends LlmReplayError {
   readonly position: number;
@@ -9,14 +28,27 @@ export class JsonSyntaxError extends LlmReplayError {
   readonly column: number;
   readonly reason: string;
 
-  constructor(reason: string, position: number, text: string) {
+  constructor(reason: string, position: number, text: string, code: 'invalid_json_body' | 'body_too_deep' = 'invalid_json_body') {
     const line = countLines(text, position);
     const column = position - text.lastIndexOf('\n', position - 1);
-    super('invalid_json_body', `Invalid JSON: ${reason} at line ${line}, column ${column} (char ${position})`);
+    super(code, `${code === 'body_too_deep' ? 'JSON nested too deep' : 'Invalid JSON'}: ${reason} at line ${line}, column ${column} (char ${position})`);
     this.reason = reason;
     this.position = position;
     this.line = line;
     this.column = column;
+  }
+}
+
+/**
+ * JSON nested deeper than the limit (`body_too_deep`, 400). A JsonSyntaxError
+ * too, so every reader that reports invalid JSON reports this with its place.
+ */
+export class JsonTooDeepError extends JsonSyntaxError {
+  readonly maxDepth: number;
+
+  constructor(maxDepth: number, position: number, text: string) {
+    super(`more than ${maxDepth} levels of objects and arrays (llm-replay's limit; real API requests nest a few dozen)`, position, text, 'body_too_deep');
+    this.maxDepth = maxDepth;
   }
 }
 
@@ -34,11 +66,20 @@ function countLines(text: string, end: number): number {
  */
 let src = '';
 let pos = 0;
+// Objects and arrays open around `pos`, and how many may be.
+let depth = 0;
+let maxDepth = MAX_JSON_DEPTH;
 
-/** Parses JSON like Python's `json.loads`, keeping number lexemes. Throws JsonSyntaxError. */
-export function parseJson(text: string): JsonValue {
+/**
+ * Parses JSON like Python's `json.loads`, keeping number lexemes. Throws
+ * JsonSyntaxError, or JsonTooDeepError past `limit` levels of nesting
+ * ({@link MAX_JSON_DEPTH}; recording files take {@link MAX_RECORDING_DEPTH}).
+ */
+export function parseJson(text: string, limit = MAX_JSON_DEPTH): JsonValue {
   src = text;
   pos = 0;
+  depth = 0;
+  maxDepth = limit;
   backslashAt = -1;
   controlAt = -1;
   try {
@@ -47,10 +88,6 @@ export function parseJson(text: string): JsonValue {
     skipWhitespace();
     if (pos < src.length) fail(`unexpected ${found()} after the JSON value`);
     return value;
-  } catch (error) {
-    // Deep nesting overflows the recursion; report it like any other syntax error.
-    if (error instanceof RangeError && /call stack/i.test(error.message)) throw new JsonSyntaxError('nesting too deep', pos, text);
-    throw error;
   } finally {
     src = '';
   }
@@ -66,6 +103,7 @@ function found(): string {
 
 function skipWhitespace(): void {
   let c = src.charCodeAt(pos);
+  if (c > 0x20) return;
   while (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) c = src.charCodeAt(++pos);
 }
 
@@ -100,12 +138,19 @@ function literal<T extends JsonValue>(word: string, value: T): T {
   return value;
 }
 
-function parseObject(): JsonObject {
-  const object: JsonObject = {};
+/** Enters an object or array at `pos`; the caller leaves it with `depth--`. */
+function enter(): void {
+  if (++depth > maxDepth) throw new JsonTooDeepError(maxDepth, pos, src);
   pos++;
   skipWhitespace();
+}
+
+function parseObject(): JsonObject {
+  const object: JsonObject = {};
+  enter();
   if (src.charCodeAt(pos) === 0x7d) {
     pos++;
+    depth--;
     return object;
   }
   for (;;) {
@@ -125,6 +170,7 @@ function parseObject(): JsonObject {
       skipWhitespace();
     } else if (c === 0x7d) {
       pos++;
+      depth--;
       return object;
     } else {
       fail(`expecting ',' or '}' after a property value, found ${found()}`);
@@ -134,10 +180,10 @@ function parseObject(): JsonObject {
 
 function parseArray(): JsonValue[] {
   const array: JsonValue[] = [];
-  pos++;
-  skipWhitespace();
+  enter();
   if (src.charCodeAt(pos) === 0x5d) {
     pos++;
+    depth--;
     return array;
   }
   for (;;) {
@@ -149,6 +195,7 @@ function parseArray(): JsonValue[] {
       skipWhitespace();
     } else if (c === 0x5d) {
       pos++;
+      depth--;
       return array;
     } else {
       fail(`expecting ',' or ']' after an array item, found ${found()}`);
@@ -162,8 +209,20 @@ let backslashAt = -1;
 let controlAt = -1;
 const CONTROL = /[\x00-\x1f]/g;
 
+/** Short strings (keys, most values) are read in one pass; longer ones, or any with an escape, by native scans. */
+const SHORT_STRING = 64;
+
 function parseString(): string {
   const start = ++pos;
+  const end = Math.min(start + SHORT_STRING, src.length);
+  for (let i = start; i < end; i++) {
+    const c = src.charCodeAt(i);
+    if (c === 0x22) {
+      pos = i + 1;
+      return src.slice(start, i);
+    }
+    if (c === 0x5c || c < 0x20) break;
+  }
   let out = '';
   let segment = start;
   for (;;) {

@@ -5,7 +5,7 @@ import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { CLI, ROOT, runCli } from '../support/cli.js';
 import { tempDir } from '../support/temp-dir.js';
-import { ESC, LLAMA_STACK, LLAMA_STACK_COUNT, llamaStackCopy } from './helpers.js';
+import { ESC, LLAMA_STACK, LLAMA_STACK_COUNT, llamaStackCopy, manyRecordings, run } from './helpers.js';
 
 // These run the built CLI (`npm test` builds first; by hand: npx tsc -p tsconfig.build.json).
 describe('node bin/llm-replay.js recordings', () => {
@@ -13,7 +13,7 @@ describe('node bin/llm-replay.js recordings', () => {
     const clean = await runCli(['recordings', 'verify', '--json', '--recordings', LLAMA_STACK]);
     expect(clean.stderr).toBe('');
     expect(clean.code).toBe(0);
-    expect(JSON.parse(clean.stdout)).toEqual({ checked: LLAMA_STACK_COUNT, ok: LLAMA_STACK_COUNT, mismatched: [], invalid: [], secrets: [] });
+    expect(JSON.parse(clean.stdout)).toEqual({ checked: LLAMA_STACK_COUNT, ok: LLAMA_STACK_COUNT, mismatched: [], invalid: [], secrets: [], leftovers: [] });
 
     const dir = await llamaStackCopy();
     const key = ['sk', 'Ab12Cd34Ef56Gh78Ij90Kl12Mn34Op56'].join('-');
@@ -40,6 +40,44 @@ describe('node bin/llm-replay.js recordings', () => {
     const help = await runCli(['recordings', '--help']);
     expect(help.code).toBe(0);
     expect(help.stdout).toContain('Exit codes:');
+  });
+});
+
+describe('node bin/llm-replay.js recordings on a folder big enough for worker threads', () => {
+  it('list, stats and verify print what the in-process scan prints, and show finds an id by name or prefix', async () => {
+    const dir = await tempDir();
+    const ids = await manyRecordings(dir, 2_100);
+    const responses = join(dir, 'responses');
+    // One of each finding, spread over the batches the workers take.
+    await writeFile(join(responses, 'broken000000.json'), '{"request": ');
+    await copyFile(join(responses, `${ids[700]}.json`), join(responses, 'misnamed0000.json'));
+    await copyFile(join(LLAMA_STACK, 'responses', '325a72db5755.json'), join(responses, 'renamed00000.json'));
+    const key = ['sk', 'Ab12Cd34Ef56Gh78Ij90Kl12Mn34Op56'].join('-');
+    const secret = join(responses, `${ids[1500]}.json`);
+    await writeFile(secret, (await readFile(secret, 'utf8')).replace('"is_streaming"', `"api_key": "${key}", "is_streaming"`));
+    await writeFile(join(responses, `.${ids[3]}.json.4242.abcdef.tmp`), '{');
+
+    for (const args of [['list', '--json'], ['list', '--json', '--grep', 'what is 77 ', '--sort', 'time'], ['stats', '--json', '--largest', '3'], ['verify', '--json']]) {
+      const inProcess = await run([...args, '--recordings', dir]);
+      const child = await runCli(['recordings', ...args, '--recordings', dir]);
+      expect(child.stderr, args.join(' ')).toBe(inProcess.stderr);
+      expect(child.code, args.join(' ')).toBe(inProcess.code);
+      expect(JSON.parse(child.stdout), args.join(' ')).toEqual(JSON.parse(inProcess.stdout));
+    }
+    const report = JSON.parse((await runCli(['recordings', 'verify', '--json', '--recordings', dir])).stdout) as Record<string, unknown[]>;
+    expect(report['checked']).toBe(2_103);
+    expect(report['invalid']).toHaveLength(1);
+    expect(report['mismatched']).toEqual([
+      { id: 'misnamed0000', file: 'responses/misnamed0000.json', expected: ids[700], duplicateOf: ids[700] },
+      { id: 'renamed00000', file: 'responses/renamed00000.json', expected: '325a72db5755', duplicateOf: null },
+    ]);
+    expect(report['secrets']).toHaveLength(1);
+    expect(report['leftovers']).toEqual([`responses/.${ids[3]}.json.4242.abcdef.tmp`]);
+
+    const exact = await runCli(['recordings', 'show', ids[42]!, '--json', '--recordings', dir]);
+    expect(JSON.parse(exact.stdout)).toMatchObject({ id: ids[42], file: `responses/${ids[42]}.json`, model: 'model-0' });
+    const prefix = await runCli(['recordings', 'show', 'renamed', '--recordings', dir], { NO_COLOR: '1' });
+    expect(prefix.stdout).toMatch(/^renamed00000 {2}POST \/v1\/chat\/completions/);
   });
 });
 

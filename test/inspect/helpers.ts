@@ -1,10 +1,10 @@
-import { mkdir } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { textSink } from '../support/sink.js';
 import { CommanderError } from 'commander';
 import { recordingsCommand } from '../../src/cli/recordings-command.js';
-import { createRecording, type RecordedResponse } from '../../src/recording/envelope.js';
+import { createRecording, serializeRecording, type RecordedResponse } from '../../src/recording/envelope.js';
 import type { JsonValue } from '../../src/recording/json-value.js';
 import { parseJson } from '../../src/recording/parse-json.js';
 import { recordingIdForBody } from '../../src/recording/recording-id.js';
@@ -195,4 +195,28 @@ export async function ownRecordings(): Promise<{ dir: string; ids: { toolChat: s
     },
   );
   return { dir, ids: { toolChat, generate, error, testChat } };
+}
+
+/**
+ * Writes `count` distinct chat recordings (every third one streamed, every
+ * tenth a recorded 404) into `dir/responses`, as the proxy names them; returns their ids.
+ */
+export async function manyRecordings(dir: string, count: number): Promise<string[]> {
+  await mkdir(join(dir, 'responses'), { recursive: true });
+  const ids: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const path = '/v1/chat/completions';
+    const body = value({ model: `model-${i % 3}`, messages: [{ role: 'user', content: `Question ${i}: what is ${i} + ${i}?` }], temperature: 0.5 });
+    const answer = `${i} + ${i} = ${2 * i}.`;
+    const response: RecordedResponse =
+      i % 10 === 9
+        ? { kind: 'error', status: 404, data: value({ error: { message: 'model not found', type: 'invalid_request_error' } }), message: 'model not found' }
+        : i % 3 === 0
+          ? { kind: 'stream', status: 200, chunks: answer.split(' ').map((word) => value({ object: 'chat.completion.chunk', choices: [{ index: 0, delta: { content: `${word} ` }, finish_reason: null }] })) }
+          : { kind: 'json', status: 200, data: value({ object: 'chat.completion', choices: [{ index: 0, message: { role: 'assistant', content: answer }, finish_reason: 'stop' }] }) };
+    const id = recordingIdForBody('POST', path, body);
+    await writeFile(join(dir, 'responses', `${id}.json`), serializeRecording(createRecording({ method: 'POST', url: `http://localhost:11434${path}`, path, body, response })));
+    ids.push(id);
+  }
+  return ids;
 }

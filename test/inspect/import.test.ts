@@ -5,7 +5,9 @@ import OpenAI from 'openai';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startServer, type RunningServer } from '../../src/server/start-server.js';
 import { tempDir } from '../support/temp-dir.js';
-import { LLAMA_STACK, LLAMA_STACK_COUNT, json, run } from './helpers.js';
+import { parseJson } from '../../src/recording/parse-json.js';
+import { recordingIdForBody } from '../../src/recording/recording-id.js';
+import { FIXTURES, LLAMA_STACK, LLAMA_STACK_COUNT, json, run, value, writeOwnRecording } from './helpers.js';
 import { streamCapitalQuestion } from '../support/streaming.js';
 
 interface ImportJson {
@@ -14,6 +16,9 @@ interface ImportJson {
   unchanged: Array<{ from: string; to: string }>;
   skipped: Array<{ file: string; id: string; reason: string; message: string }>;
 }
+
+/** Recordings llama-stack made before its OpenAI client doubled `/v1` (from llama-stack's tests/integration/recordings). */
+const LLAMA_STACK_LEGACY = join(FIXTURES, 'llama-stack-legacy-recordings');
 
 const running: RunningServer[] = [];
 afterEach(async () => {
@@ -88,10 +93,61 @@ describe('llm-replay recordings import', () => {
     expect((await readdir(join(into, 'responses'))).filter((name) => name.endsWith('.json'))).toHaveLength(LLAMA_STACK_COUNT - 1);
   });
 
-  it('refuses a source that is not a recordings folder, exit 2', async () => {
+  it('imports recordings made before llama-stack doubled /v1 under the /v1 path a client sends', async () => {
+    // llama-stack used to store the path under its base URL (`/chat/completions`) and hash the url's path.
+    const into = join(await tempDir(), 'recordings');
+    const report = json<ImportJson>(await run(['import', LLAMA_STACK_LEGACY, '--json', '--recordings', into]));
+    expect(report.skipped).toEqual([]);
+    expect(report.copied).toEqual([
+      expect.objectContaining({ from: 'dbc41d2417e1', to: 'dbc41d2417e1', changes: ['endpoint /chat/completions → /v1/chat/completions'] }),
+    ]);
+    const written = JSON.parse(await readFile(join(into, 'responses', 'dbc41d2417e1.json'), 'utf8')) as { request: { url: string; endpoint: string } };
+    expect(written.request).toEqual(expect.objectContaining({ url: 'http://localhost:11434/v1/chat/completions', endpoint: '/v1/chat/completions' }));
+    expect((await run(['verify', '--recordings', into])).code).toBe(0);
+    const human = await run(['import', LLAMA_STACK_LEGACY, '--dry-run', '--recordings', join(await tempDir(), 'recordings')]);
+    expect(human.stdout).toMatch(/^would copy {2}dbc41d2417e1 \(same id, endpoint \/chat\/completions → \/v1\/chat\/completions\)$/m);
+
+    const server = await startServer({ port: 0, usageLog: false, data: await tempDir(), recordings: into });
+    running.push(server);
+    const client = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: 'unused', maxRetries: 0 });
+    const stream = await client.chat.completions.create({ model: 'llama3.2:3b-instruct-fp16', messages: [{ role: 'user', content: 'Hello, world!' }], stream: true });
+    let text = '';
+    for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? '';
+    expect(text).toBe("Hello! It's nice to meet you. Is there something I can help you with or would you like to chat?");
+  });
+
+  it('keeps the /v1 of a base path that ends in it, and drops the rest', async () => {
+    const source = await tempDir();
+    const body = '{"model": "llama-v3p1-8b-instruct", "prompt": "Say hi", "max_tokens": 5}';
+    const recorded = { kind: 'json', status: 200, data: value({ id: 'cmpl-1', object: 'text_completion', choices: [{ index: 0, text: 'hi', finish_reason: 'stop' }] }) } as const;
+    const id = await writeOwnRecording(source, { path: '/inference/v1/completions', body }, recorded);
+    const file = join(source, 'responses', `${id}.json`);
+    const envelope = JSON.parse(await readFile(file, 'utf8')) as { request: { url: string; endpoint: string } };
+    // As llama-stack wrote it before the doubled /v1: the url under Fireworks' base URL, the endpoint relative to it.
+    envelope.request.url = 'https://api.fireworks.ai/inference/v1/completions';
+    envelope.request.endpoint = '/completions';
+    await writeFile(file, `${JSON.stringify(envelope, null, 2)}\n`);
+
+    const report = json<ImportJson>(await run(['import', source, '--json', '--dry-run', '--recordings', join(source, 'out')]));
+    expect(report.copied).toEqual([
+      expect.objectContaining({
+        from: id,
+        to: recordingIdForBody('POST', '/v1/completions', parseJson(body)),
+        changes: ['dropped upstream base path /inference', 'endpoint /completions → /v1/completions'],
+      }),
+    ]);
+  });
+
+  it('refuses a source that is not a recordings folder, exit 2, naming the DIR argument rather than --recordings', async () => {
     const empty = await tempDir();
     const result = await run(['import', empty, '--recordings', join(empty, 'out')]);
     expect(result.code).toBe(2);
-    expect(result.stderr).toContain(`llm-replay recordings import: ${empty} is not a recordings folder`);
+    expect(result.stderr).toContain(`llm-replay recordings import: ${empty} is not a recordings folder: it has no responses/ folder and no *.json recordings.`);
+    const missing = join(empty, 'nonexistent');
+    const absent = await run(['import', missing, '--recordings', join(empty, 'out')]);
+    expect(absent.code).toBe(2);
+    expect(absent.stderr).toBe(
+      `llm-replay recordings import: ${missing} is not a recordings folder: it does not exist. Pass the folder llama-stack recorded into as the DIR argument of import (it holds responses/<id>.json, as llama-stack's tests/integration/recordings does); --recordings names the folder they are copied into.\n`,
+    );
   });
 });

@@ -1,4 +1,4 @@
-import { copyFile, readFile, rename, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { findSecrets } from '../../src/inspect/secrets.js';
@@ -16,9 +16,10 @@ const PRIVATE_KEY = ['-----BEGIN', 'RSA PRIVATE KEY-----'].join(' ');
 interface VerifyJson {
   checked: number;
   ok: number;
-  mismatched: Array<{ id: string; file: string; expected: string }>;
+  mismatched: Array<{ id: string; file: string; expected: string; duplicateOf: string | null }>;
   invalid: Array<{ file: string; error: string }>;
   secrets: Array<{ file: string; line: number | null; kind: string; preview: string }>;
+  leftovers: string[];
 }
 
 describe('findSecrets', () => {
@@ -60,12 +61,12 @@ describe('findSecrets', () => {
 });
 
 describe('llm-replay recordings verify', () => {
-  it('passes the llama-stack sample, the seed and the project’s own recordings, printing the four keys plus secrets', async () => {
+  it('passes the llama-stack sample, the seed and the project’s own recordings, printing the four keys plus secrets and leftovers', async () => {
     for (const dir of [LLAMA_STACK, PROJECT_RECORDINGS]) {
       const result = await run(['verify', '--json', '--recordings', dir]);
       expect(result.code, result.stdout).toBe(0);
       const report = json<VerifyJson>(result);
-      expect(Object.keys(report)).toEqual(['checked', 'ok', 'mismatched', 'invalid', 'secrets']);
+      expect(Object.keys(report)).toEqual(['checked', 'ok', 'mismatched', 'invalid', 'secrets', 'leftovers']);
       expect(report.ok).toBe(report.checked);
     }
     expect(json<VerifyJson>(await run(['verify', '--json', '--recordings', LLAMA_STACK])).checked).toBe(LLAMA_STACK_COUNT);
@@ -117,8 +118,49 @@ describe('llm-replay recordings verify', () => {
       { file: 'responses/aaaaaaaaaaaa.json', error: expect.stringMatching(/^it is not valid JSON \(.* at line 1, column 14\)$/) },
       { file: 'responses/bbbbbbbbbbbb.json', error: 'it has no "request" object' },
     ]);
-    expect(report.mismatched).toEqual([{ id: 'cccccccccccc', file: 'responses/cccccccccccc.json', expected: '3877ecf1bc62' }]);
+    expect(report.mismatched).toEqual([{ id: 'cccccccccccc', file: 'responses/cccccccccccc.json', expected: '3877ecf1bc62', duplicateOf: null }]);
     expect(report.ok).toBe(LLAMA_STACK_COUNT - 1);
+  });
+
+  it('calls a misnamed copy of a recording that is already there a duplicate to delete, not a file to rename', async () => {
+    const dir = await llamaStackCopy();
+    const responses = join(dir, 'responses');
+    await copyFile(join(responses, '3877ecf1bc62.json'), join(responses, 'copy-of-3877.json'));
+    const result = await run(['verify', '--json', '--recordings', dir]);
+    expect(result.code).toBe(1);
+    expect(json<VerifyJson>(result).mismatched).toEqual([{ id: 'copy-of-3877', file: 'responses/copy-of-3877.json', expected: '3877ecf1bc62', duplicateOf: '3877ecf1bc62' }]);
+
+    const human = await run(['verify', '--recordings', dir]);
+    expect(human.stdout).toMatch(/duplicate +responses\/copy-of-3877\.json +a duplicate of 3877ecf1bc62\.json \(the same request\): delete it\n/);
+    expect(human.stdout).not.toContain('rename it to 3877ecf1bc62.json');
+    expect(human.stdout).toContain('To fix: delete duplicates: the proxy never reads them.');
+  });
+
+  it('reports temp files of interrupted writes, in responses/.tmp/ and the older responses/.<id>.json.<pid>.<hex>.tmp, with how to remove them', async () => {
+    const { dir } = await ownRecordings();
+    const temp = join(dir, 'responses', '.tmp');
+    await mkdir(temp, { recursive: true });
+    await writeFile(join(temp, '.gitignore'), '*\n');
+    // A folder git ignores, and serve already set up: clean.
+    expect((await run(['verify', '--recordings', dir])).code).toBe(0);
+
+    await writeFile(join(temp, '3c0bf9ba81b2.4242.a1b2c3d4e5f6.tmp'), '{"request": {');
+    await writeFile(join(dir, 'responses', '.3c0bf9ba81b2.json.4242.0f0f0f0f0f0f.tmp'), '{"request"');
+    const result = await run(['verify', '--json', '--recordings', dir]);
+    expect(result.code).toBe(1);
+    const report = json<VerifyJson>(result);
+    expect(report).toMatchObject({ checked: 4, ok: 4, mismatched: [], invalid: [], secrets: [] });
+    expect(report.leftovers).toEqual(['responses/.3c0bf9ba81b2.json.4242.0f0f0f0f0f0f.tmp', 'responses/.tmp/3c0bf9ba81b2.4242.a1b2c3d4e5f6.tmp']);
+
+    const human = await run(['verify', '--recordings', dir], { env: { COLUMNS: '400' } });
+    expect(human.code).toBe(1);
+    expect(human.stdout).not.toContain('all safe to commit');
+    expect(human.stdout).toContain(`✗ 4 files checked in ${dir}: 4 ok, 0 with problems; 2 leftover temp files of interrupted writes.`);
+    expect(human.stdout).toMatch(/leftover +responses\/\.tmp\/3c0bf9ba81b2\.4242\.a1b2c3d4e5f6\.tmp +temp file of a write that never finished; delete it/);
+    expect(human.stdout).toMatch(/leftover +responses\/\.3c0bf9ba81b2\.json\.4242\.0f0f0f0f0f0f\.tmp/);
+    const fix = human.stdout.replace(/\s+/g, ' ');
+    expect(fix).toContain(`(rm ${join(dir, 'responses', '.tmp')}/* ${join(dir, 'responses')}/.*.json.*.tmp)`);
+    expect(fix).toContain('or start `llm-replay serve` on this folder, which removes them at start.');
   });
 
   it('fails with exit 2 on a folder that holds no recordings', async () => {

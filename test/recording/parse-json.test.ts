@@ -2,7 +2,7 @@ import { LosslessNumber, stringify } from 'lossless-json';
 import { describe, expect, it } from 'vitest';
 import { LlmReplayError } from '../../src/errors.js';
 import { isJsonObject, type JsonValue } from '../../src/recording/json-value.js';
-import { JsonSyntaxError, parseJson } from '../../src/recording/parse-json.js';
+import { JsonSyntaxError, JsonTooDeepError, MAX_JSON_DEPTH, MAX_RECORDING_DEPTH, parseJson } from '../../src/recording/parse-json.js';
 
 function syntaxError(text: string): JsonSyntaxError {
   try {
@@ -84,9 +84,32 @@ describe('parseJson', () => {
     expect(error.message).toBe(`Invalid JSON: ${reason} at line ${line}, column ${column} (char ${error.position})`);
   });
 
-  it('turns very deep nesting into a syntax error', () => {
-    const error = syntaxError('['.repeat(200_000) + ']'.repeat(200_000));
-    expect(error.reason).toBe('nesting too deep');
+  it('refuses nesting deeper than MAX_JSON_DEPTH with body_too_deep (400), at the bracket past the limit', () => {
+    expect(MAX_JSON_DEPTH).toBe(512);
+    const deepest = '['.repeat(MAX_JSON_DEPTH) + ']'.repeat(MAX_JSON_DEPTH);
+    expect(JSON.stringify(parseJson(deepest))).toBe(deepest);
+    expect(JSON.stringify(parseJson(`{"a":${'{"b":'.repeat(MAX_JSON_DEPTH - 1)}1${'}'.repeat(MAX_JSON_DEPTH)}`)).length).toBeGreaterThan(0);
+    for (const text of ['['.repeat(MAX_JSON_DEPTH + 1) + ']'.repeat(MAX_JSON_DEPTH + 1), '{"a":'.repeat(MAX_JSON_DEPTH + 1), '['.repeat(200_000) + ']'.repeat(200_000)]) {
+      const error = syntaxError(text);
+      expect(error).toBeInstanceOf(JsonTooDeepError);
+      expect(error.code).toBe('body_too_deep');
+      expect(error.status).toBe(400);
+      expect(error.reason).toBe("more than 512 levels of objects and arrays (llm-replay's limit; real API requests nest a few dozen)");
+      expect(error.message).toMatch(/^JSON nested too deep: more than 512 levels .* at line 1, column \d+ \(char \d+\)$/);
+    }
+    // The bracket that opens level 513.
+    const arrays = syntaxError('['.repeat(600));
+    expect([arrays.line, arrays.column, arrays.position]).toEqual([1, MAX_JSON_DEPTH + 1, MAX_JSON_DEPTH]);
+  });
+
+  it('takes a deeper limit for recording files, which wrap a body in a few levels', () => {
+    const file = '['.repeat(MAX_RECORDING_DEPTH) + ']'.repeat(MAX_RECORDING_DEPTH);
+    expect(syntaxError(file).code).toBe('body_too_deep');
+    expect(JSON.stringify(parseJson(file, MAX_RECORDING_DEPTH))).toBe(file);
+    expect(syntaxError('['.repeat(MAX_RECORDING_DEPTH + 1)).reason).toContain('more than 512 levels');
+    // Siblings do not add up: depth is how far in, not how many containers.
+    const wide = `[${Array.from({ length: 2_000 }, () => '[[[]]]').join(',')}]`;
+    expect((parseJson(wide) as unknown[]).length).toBe(2_000);
   });
 
   it('is reusable after an error', () => {

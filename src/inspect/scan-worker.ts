@@ -1,0 +1,12 @@
+// A worker thread of a folder scan (scan.ts): reads, parses and summarizes the batches of files it is sent.
+import { parentPort, workerData } from 'node:worker_threads';
+import { readRecording } from './folder.js';
+import type { ScanBatch, ScanBatchResult, ScanWorkerData } from './scan.js';
+import { summarizer } from './scan-task.js';
+
+const task = workerData as ScanWorkerData;
+const summarize = summarizer(task.kind, task.options);
+
+parentPort!.on('message', ({ batch, files }: ScanBatch) => {
+  parentPort!.postMessage({ batch, entries: files.map((file) => summarize(readRecording(file))) } satisfies ScanBatchResult);
+});
