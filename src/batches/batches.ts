@@ -91,9 +91,9 @@ export class BatchStore {
     this.stmts = {
       get: db.prepare<[string], BatchRow>('SELECT * FROM batches WHERE id = ?'),
       byKey: db.prepare<[string], BatchRow>('SELECT * FROM batches WHERE idempotency_key = ?'),
-      insert: db.prepare<[string, string, string, string, number, number, string | null, string | null, string | null]>(
-        `INSERT INTO batches (id, endpoint, input_file_id, completion_window, status, created_at, expires_at, metadata, idempotency_key, test_id)
-         VALUES (?, ?, ?, ?, 'validating', ?, ?, ?, ?, ?)`,
+      insert: db.prepare<[string, string, string, string, number, number, string | null, string | null, string | null, number | null]>(
+        `INSERT INTO batches (id, endpoint, input_file_id, completion_window, status, created_at, expires_at, metadata, idempotency_key, test_id, output_expires_after)
+         VALUES (?, ?, ?, ?, 'validating', ?, ?, ?, ?, ?, ?)`,
       ),
       unfinished: db.prepare<[], { id: string; status: BatchStatus }>(
         `SELECT id, status FROM batches WHERE status IN (${unfinished}) ORDER BY seq`,
@@ -135,7 +135,7 @@ export class BatchStore {
       const existing = this.stmts.byKey.get(params.idempotency_key);
       if (existing !== undefined) {
         const differences: string[] = [];
-        for (const name of ['input_file_id', 'endpoint', 'completion_window'] as const) {
+        for (const name of ['input_file_id', 'endpoint', 'completion_window', 'output_expires_after'] as const) {
           if (existing[name] !== params[name]) {
             differences.push(`${name} is ${JSON.stringify(params[name])}, was ${JSON.stringify(existing[name])}`);
           }
@@ -165,6 +165,7 @@ export class BatchStore {
       params.metadata === null ? null : JSON.stringify(params.metadata),
       params.idempotency_key,
       testId,
+      params.output_expires_after,
     );
     return this.require(id);
   }

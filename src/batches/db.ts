@@ -1,9 +1,9 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { LlmReplayError } from '../errors.js';
+import { openSqlite, type SqlDatabase } from './sqlite.js';
 
-export type BatchDatabase = Database.Database;
+export type BatchDatabase = SqlDatabase;
 
 const BATCH_STATUSES = [
   'validating',
@@ -57,14 +57,11 @@ export interface BatchRow {
   metadata: string | null;
   idempotency_key: string | null;
   test_id: string | null;
+  /** Seconds the output and error files live after they are written (`output_expires_after`), or null: kept. */
+  output_expires_after: number | null;
 }
 
-/** Request states in `batch_requests.state`. */
-export const PENDING = 0;
-export const SUCCEEDED = 1;
-export const FAILED = 2;
-
-const SCHEMA_VERSION = 1;
+const SCHEMA_VERSION = 2;
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS files (
@@ -102,22 +99,24 @@ CREATE TABLE IF NOT EXISTS batches (
   failed INTEGER NOT NULL DEFAULT 0,
   metadata TEXT,
   idempotency_key TEXT UNIQUE,
-  test_id TEXT
+  test_id TEXT,
+  output_expires_after INTEGER
 );
 CREATE INDEX IF NOT EXISTS batches_status ON batches (status, seq);
+`;
 
--- One row per valid input line while a batch runs; deleted once its output
--- files are written. result is the finished output/error line (JSON text).
-CREATE TABLE IF NOT EXISTS batch_requests (
-  batch_id TEXT NOT NULL,
-  line INTEGER NOT NULL,
-  custom_id TEXT NOT NULL,
-  body TEXT,
-  state INTEGER NOT NULL DEFAULT 0,
-  result TEXT,
-  PRIMARY KEY (batch_id, line)
-);
-CREATE UNIQUE INDEX IF NOT EXISTS batch_requests_custom_id ON batch_requests (batch_id, custom_id);
+/**
+ * Version 1 kept each line of a running batch in `batch_requests`; version 2
+ * keeps them in the batch's work folder. A batch an older llm-replay left
+ * running starts over (its recorded answers replay); one left cancelling
+ * ends cancelled.
+ */
+const FROM_VERSION_1 = `
+ALTER TABLE batches ADD COLUMN output_expires_after INTEGER;
+UPDATE batches SET status = 'validating', in_progress_at = NULL, finalizing_at = NULL, total = 0, completed = 0, failed = 0
+  WHERE status IN ('in_progress', 'finalizing');
+UPDATE batches SET completed = 0, failed = 0 WHERE status = 'cancelling';
+DROP TABLE batch_requests;
 `;
 
 /**
@@ -130,20 +129,19 @@ export function openBatchDatabase(dataDir: string): BatchDatabase {
   const path = join(dataDir, 'batches.sqlite');
   let db: BatchDatabase;
   try {
-    db = new Database(path);
+    db = openSqlite(path);
   } catch (error) {
+    if (error instanceof LlmReplayError) throw error;
     throw new LlmReplayError(
       'invalid_option',
       `Cannot open the batches database ${path}: ${(error as Error).message}. Check that the data folder (--data, LLM_REPLAY_DATA) is writable.`,
       { cause: error, param: 'data' },
     );
   }
-  db.pragma('journal_mode = WAL');
-  db.pragma('synchronous = NORMAL');
-  db.pragma('busy_timeout = 5000');
-  // A long batch writes a lot of WAL; keep the file from staying large once checkpointed.
-  db.pragma('journal_size_limit = 67108864');
-  const version = db.pragma('user_version', { simple: true }) as number;
+  db.exec('PRAGMA journal_mode = WAL');
+  db.exec('PRAGMA synchronous = NORMAL');
+  db.exec('PRAGMA busy_timeout = 5000');
+  const version = db.prepare<[], { user_version: number }>('PRAGMA user_version').get()?.user_version ?? 0;
   if (version > SCHEMA_VERSION) {
     db.close();
     throw new LlmReplayError(
@@ -152,7 +150,11 @@ export function openBatchDatabase(dataDir: string): BatchDatabase {
       { param: 'data' },
     );
   }
-  db.exec(SCHEMA);
-  db.pragma(`user_version = ${SCHEMA_VERSION}`);
+  if (version < SCHEMA_VERSION) {
+    db.transaction(() => {
+      db.exec(version === 0 ? SCHEMA : FROM_VERSION_1);
+      db.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`);
+    })();
+  }
   return db;
 }

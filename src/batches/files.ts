@@ -10,6 +10,10 @@ import { LlmReplayError } from '../errors.js';
 import type { BatchDatabase, FileRow } from './db.js';
 import { parseLimit, seconds } from './http.js';
 import { JsonlStats } from './jsonl.js';
+import { checkExpiresAfter } from './validate.js';
+
+/** OpenAI's default lifetime of an upload with purpose `batch` (other uploads are kept until deleted). */
+const BATCH_UPLOAD_SECONDS = 30 * 24 * 60 * 60;
 
 /** Purposes a client may upload with (the `*_output` ones are written by llm-replay). */
 const UPLOAD_PURPOSES = ['assistants', 'batch', 'fine-tune', 'vision', 'user_data', 'evals'] as const;
@@ -100,7 +104,8 @@ export class FileStore {
     this.deleteExpired();
   }
 
-  private deleteExpired(): void {
+  /** Deletes the files whose `expires_at` has passed. */
+  deleteExpired(): void {
     for (const { id } of this.stmts.expired.all(seconds(this.now()))) this.remove(id);
   }
 
@@ -230,7 +235,8 @@ export class FileStore {
     try {
       parser = busboy({
         headers: { 'content-type': contentType },
-        limits: { fileSize: this.fileMaxBytes, files: 1, fields: 50, fieldSize: 64 * 1024, parts: 60 },
+        // busboy flags a file that reaches its limit, so one byte more lets a file of exactly fileMaxBytes through.
+        limits: { fileSize: this.fileMaxBytes + 1, files: 1, fields: 50, fieldSize: 64 * 1024, parts: 60 },
       });
     } catch (error) {
       throw new LlmReplayError('invalid_request', `Cannot read the multipart upload: ${(error as Error).message}.`, {
@@ -308,7 +314,7 @@ export class FileStore {
       }
       if (purpose === 'batch') this.checkBatchFile(file.filename, file.stats);
       const createdAt = seconds(this.now());
-      const expiresAt = this.expiresAt(fields, createdAt);
+      const expiresAt = this.expiresAt(fields, createdAt) ?? (purpose === 'batch' ? createdAt + BATCH_UPLOAD_SECONDS : null);
       await rename(tmp, this.path(id));
       const row = { id, bytes: file.bytes, created_at: createdAt, expires_at: expiresAt, filename: file.filename, purpose };
       this.insert(row);
@@ -353,21 +359,7 @@ export class FileStore {
     const anchor = fields.get('expires_after[anchor]');
     const secondsField = fields.get('expires_after[seconds]');
     if (anchor === undefined && secondsField === undefined) return null;
-    if (anchor !== 'created_at') {
-      throw new LlmReplayError(
-        'invalid_value',
-        `Invalid expires_after[anchor]: ${JSON.stringify(anchor ?? null)}. Supported values: created_at.`,
-        { param: 'expires_after.anchor' },
-      );
-    }
-    const n = secondsField !== undefined && /^\d+$/.test(secondsField) ? Number(secondsField) : Number.NaN;
-    if (!Number.isSafeInteger(n) || n < 3600 || n > 2_592_000) {
-      throw new LlmReplayError(
-        'invalid_value',
-        `Invalid expires_after[seconds]: ${JSON.stringify(secondsField ?? null)}. Expected a whole number of seconds from 3600 (1 hour) to 2592000 (30 days).`,
-        { param: 'expires_after.seconds' },
-      );
-    }
-    return createdAt + n;
+    const secondsValue = secondsField !== undefined && /^\d+$/.test(secondsField) ? Number(secondsField) : secondsField;
+    return createdAt + checkExpiresAfter(anchor, secondsValue, 'expires_after');
   }
 }

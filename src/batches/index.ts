@@ -1,11 +1,12 @@
 import { LlmReplayError, toLlmReplayError } from '../errors.js';
 import { BatchStore, renderBatch, TERMINAL_STATUSES } from './batches.js';
-import { openBatchDatabase } from './db.js';
+import { openBatchDatabase, type BatchDatabase } from './db.js';
 import { FileStore, renderFile } from './files.js';
 import { jsonResponse, readJsonObject } from './http.js';
 import { TEST_ID_HEADER } from '../web/headers.js';
 import { BatchRunner } from './runner.js';
 import { checkCreateParams } from './validate.js';
+import { WorkFolders } from './work-folders.js';
 
 export interface BatchesServiceOptions {
   /** Folder for `batches.sqlite` and `files/`. Created when missing. */
@@ -20,6 +21,8 @@ export interface BatchesServiceOptions {
   now?: () => number;
   /** How long `close` lets in-flight line requests settle before leaving them pending for the next start. @default 5000 */
   closeGraceMs?: number;
+  /** How often expired files are deleted (they answer 404 from the moment they expire). @default 60000 */
+  sweepEveryMs?: number;
 }
 
 export interface BatchesService {
@@ -42,17 +45,45 @@ function checkPositive(name: keyof BatchesServiceOptions, value: number): void {
   }
 }
 
+const isOurs = (path: string): boolean =>
+  path === '/v1/files' || path.startsWith('/v1/files/') || path === '/v1/batches' || path.startsWith('/v1/batches/');
+
+/** Normalised path of a request: no trailing slashes. */
+function pathOf(url: URL): string {
+  return url.pathname.length > 1 ? url.pathname.replace(/\/+$/, '') : url.pathname;
+}
+
+/** Without SQLite the proxy still runs; Files and Batches answer why not, and what to do. */
+function unavailableService(reason: LlmReplayError): BatchesService {
+  return {
+    async handle(request) {
+      if (!isOurs(pathOf(new URL(request.url)))) return undefined;
+      await request.body?.cancel();
+      return reason.toResponse('openai');
+    },
+    close: () => Promise.resolve(),
+  };
+}
+
 /**
  * The OpenAI-compatible Files and Batches engine. Opens (or creates) its
  * SQLite state in `dataDir` and resumes batches left unfinished by an
- * earlier process.
+ * earlier process. When this Node has no SQLite (Node 20 without the
+ * optional better-sqlite3), every Files and Batches request answers 501
+ * `storage_unavailable` with what to do.
  */
 export function createBatchesService(options: BatchesServiceOptions): BatchesService {
   for (const name of ['maxConcurrentBatches', 'maxConcurrentRequestsPerBatch', 'batchMaxLines', 'fileMaxBytes'] as const) {
     checkPositive(name, options[name]);
   }
   const now = options.now ?? Date.now;
-  const db = openBatchDatabase(options.dataDir);
+  let db: BatchDatabase;
+  try {
+    db = openBatchDatabase(options.dataDir);
+  } catch (error) {
+    if (error instanceof LlmReplayError && error.code === 'storage_unavailable') return unavailableService(error);
+    throw error;
+  }
   const files = new FileStore({
     db,
     dataDir: options.dataDir,
@@ -61,11 +92,21 @@ export function createBatchesService(options: BatchesServiceOptions): BatchesSer
     now,
   });
   files.sweep();
+  const sweeper = setInterval(() => {
+    try {
+      files.deleteExpired();
+    } catch (error) {
+      process.stderr.write(`llm-replay: could not delete expired files: ${(error as Error).message}\n`);
+    }
+  }, options.sweepEveryMs ?? 60_000).unref();
   const batches = new BatchStore(db, now);
+  const work = new WorkFolders(options.dataDir);
+  work.sweep(new Set(batches.unfinished().map((batch) => batch.id)));
   const runner = new BatchRunner({
     db,
     files,
     batches,
+    work,
     dispatch: options.dispatch,
     now,
     maxConcurrentBatches: options.maxConcurrentBatches,
@@ -180,10 +221,8 @@ export function createBatchesService(options: BatchesServiceOptions): BatchesSer
   return {
     async handle(request: Request): Promise<Response | undefined> {
       const url = new URL(request.url);
-      const path = url.pathname.length > 1 ? url.pathname.replace(/\/+$/, '') : url.pathname;
-      const isOurs =
-        path === '/v1/files' || path.startsWith('/v1/files/') || path === '/v1/batches' || path.startsWith('/v1/batches/');
-      if (!isOurs) return undefined;
+      const path = pathOf(url);
+      if (!isOurs(path)) return undefined;
       const pending = answer(request, url, path);
       inFlight.add(pending);
       try {
@@ -195,6 +234,7 @@ export function createBatchesService(options: BatchesServiceOptions): BatchesSer
     close(): Promise<void> {
       closing ??= (async () => {
         closed = true;
+        clearInterval(sweeper);
         await Promise.allSettled([...inFlight]);
         await runner.close();
         db.close();

@@ -1,35 +1,40 @@
-import { createHash } from 'node:crypto';
-import { createWriteStream, renameSync, rmSync, type WriteStream } from 'node:fs';
-import { once } from 'node:events';
+import { hash } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { toLlmReplayError } from '../errors.js';
-import { attachFastView } from '../web/fast-request.js';
 import { fixedPartsOf } from '../web/fixed-response.js';
 import { TEST_ID_HEADER } from '../web/headers.js';
 import { type BatchStore } from './batches.js';
-import { FAILED, PENDING, SUCCEEDED, type BatchDatabase, type BatchRow, type FileRow } from './db.js';
+import type { BatchDatabase, BatchRow } from './db.js';
 import { newFileId, type FileStore } from './files.js';
 import { seconds } from './http.js';
-import { readJsonlLines } from './jsonl.js';
+import { rawMemberText, readJsonlLines } from './jsonl.js';
+import { lineRequest } from './line-request.js';
 import { fetchModelIds, INTERNAL_ORIGIN, type Dispatch } from './models.js';
+import { OutputFile } from './output-file.js';
+import { FAILED, PENDING, ResultSpool, SUCCEEDED, type SpoolRecord } from './result-spool.js';
 import { checkLine, type BatchEndpoint, type BatchError } from './validate.js';
+import type { WorkFolders } from './work-folders.js';
 
 /** Most errors kept on one batch; the rest are summarised in one last entry. */
 const MAX_ERRORS = 1000;
-/** Valid lines written to SQLite per transaction while validating. */
-const INSERT_CHUNK = 1000;
-/** Rows read per query while writing output files. */
-const OUTPUT_PAGE = 256;
+/** Lines checked between looks at whether the batch was cancelled while validating. */
+const STOP_CHECK_EVERY = 1000;
+/** Output lines gathered before they are written to the output files. */
+const OUTPUT_CHUNK = 256;
 /** Longest stretch the send loop runs before letting I/O (HTTP polls, the result flush) through. */
 const YIELD_EVERY_MS = 10;
 /** Results queued before they are written without waiting for the next turn. */
 const FLUSH_AT = 512;
 /** How long `close` lets in-flight requests settle before aborting them (they stay pending, redone on resume). */
 const CLOSE_GRACE_MS = 5_000;
+/** Least time between two updates of a running batch's `request_counts` (each is a SQLite commit). */
+const COUNTS_EVERY_MS = 100;
 
 export interface RunnerOptions {
   db: BatchDatabase;
   files: FileStore;
   batches: BatchStore;
+  work: WorkFolders;
   dispatch: Dispatch;
   now: () => number;
   maxConcurrentBatches: number;
@@ -50,27 +55,14 @@ interface Run {
   /** Resolves the runner's wait for a free request slot. */
   wake: (() => void) | null;
   done: Promise<void>;
-}
-
-interface PendingRow {
-  line: number;
-  custom_id: string;
-  body: string;
-}
-
-interface FinishedRow {
-  line: number;
-  custom_id: string;
-  state: number;
-  result: string | null;
-  body: string | null;
-}
-
-interface Result {
-  batchId: string;
-  line: number;
-  state: number;
-  result: string;
+  spool: ResultSpool;
+  /** Results not in the spool yet; those that finish in the same turn of the event loop are stored together. */
+  results: SpoolRecord[];
+  flushScheduled: boolean;
+  /** When `request_counts` was last stored (performance.now()). */
+  countsAt: number;
+  /** Stores the counts a flush left for later, so the last ones are never held back. */
+  countsTimer: NodeJS.Timeout | undefined;
 }
 
 const UTF8 = new TextDecoder();
@@ -106,15 +98,56 @@ async function readAnswer(response: Response): Promise<Answer> {
  * output lines as the recorded one.
  */
 export function batchRequestId(customId: string, body: string): string {
-  return `batch_req_${createHash('sha256').update(customId).update('\0').update(body).digest('hex').slice(0, 24)}`;
+  return `batch_req_${hash('sha256', `${customId}\0${body}`).slice(0, 24)}`;
 }
 
 /**
- * Runs batches: validates the input file into `batch_requests`, sends each
- * line through `dispatch` with a sliding window per batch (and a sliding
- * window of batches), stores each result as it finishes, and writes the
- * output and error files from SQLite when done. Every state survives a
- * restart: a new runner resumes where the old one stopped.
+ * An output line. A JSON answer on one line is spliced in as its text, which
+ * keeps its number lexemes and costs no re-encoding; any other is re-encoded
+ * onto one line.
+ */
+function outputLine(
+  id: string,
+  customId: string,
+  response: { status: number; requestId: string; bodyJson: string } | null,
+  error: { code: string; message: string } | null,
+): string {
+  const answer =
+    response === null
+      ? 'null'
+      : `{"status_code":${response.status},"request_id":${JSON.stringify(response.requestId)},"body":${response.bodyJson}}`;
+  return `{"id":${JSON.stringify(id)},"custom_id":${JSON.stringify(customId)},"response":${answer},"error":${error === null ? 'null' : JSON.stringify(error)}}`;
+}
+
+/** custom_id and the raw body text of an input line that passed validation. */
+function requestOf(text: string): { customId: string; body: string } {
+  return { customId: JSON.parse(rawMemberText(text, 'custom_id')!) as string, body: rawMemberText(text, 'body')! };
+}
+
+/**
+ * The first line of each custom_id seen while validating. Ids longer than a
+ * hash are kept as their SHA-256, so memory stays a few MB at 50,000 lines
+ * whatever the ids' length.
+ */
+class CustomIds {
+  private readonly short = new Map<string, number>();
+  private readonly hashed = new Map<string, number>();
+
+  /** The line that used `customId` before, or undefined (and `line` is remembered). */
+  firstUse(customId: string, line: number): number | undefined {
+    const [map, key] = customId.length <= 44 ? [this.short, customId] : [this.hashed, hash('sha256', customId, 'base64')];
+    const first = map.get(key);
+    if (first === undefined) map.set(key, line);
+    return first;
+  }
+}
+
+/**
+ * Runs batches: validates the input file (kept in the batch's work folder),
+ * sends each line through `dispatch` with a sliding window per batch (and a
+ * sliding window of batches), stores each result in the batch's spool as it
+ * finishes, and writes the output and error files when done. Every state
+ * survives a restart: a new runner resumes where the old one stopped.
  */
 export class BatchRunner {
   private readonly runs = new Map<string, Run>();
@@ -123,56 +156,22 @@ export class BatchRunner {
   private readonly abortable = new Set<AbortController>();
   /**
    * Set when closing gave up waiting: late answers are then dropped, their
-   * lines stay pending and are sent again on the next start. (Line requests
-   * carry no AbortSignal: a signal per request keeps each Request alive
-   * through Node's signal bookkeeping and nearly doubles peak memory.)
+   * lines stay pending and are sent again on the next start.
    */
   private aborted = false;
-  private results: Result[] = [];
-  private flushScheduled = false;
+  /** Aborted with `aborted`: one signal for every line request (a signal per line would double peak memory). */
+  private readonly lineAbort = new AbortController();
   private readonly stmts;
-  private readonly flushTx: (items: Result[]) => void;
 
   constructor(private readonly options: RunnerOptions) {
     const { db } = options;
     this.stmts = {
-      insert: db.prepare<[string, number, string, string | null]>(
-        'INSERT OR IGNORE INTO batch_requests (batch_id, line, custom_id, body) VALUES (?, ?, ?, ?)',
-      ),
-      firstLine: db.prepare<[string, string], { line: number }>(
-        'SELECT line FROM batch_requests WHERE batch_id = ? AND custom_id = ?',
-      ),
-      deleteAll: db.prepare<[string]>('DELETE FROM batch_requests WHERE batch_id = ?'),
-      pending: db.prepare<[string, number, number], PendingRow>(
-        `SELECT line, custom_id, body FROM batch_requests WHERE batch_id = ? AND line > ? AND state = ${PENDING} ORDER BY line LIMIT ?`,
-      ),
-      finished: db.prepare<[string, number, number], FinishedRow>(
-        'SELECT line, custom_id, state, result, body FROM batch_requests WHERE batch_id = ? AND line > ? ORDER BY line LIMIT ?',
-      ),
-      result: db.prepare<[number, string, string, number]>(
-        'UPDATE batch_requests SET state = ?, result = ?, body = NULL WHERE batch_id = ? AND line = ?',
-      ),
-      counts: db.prepare<[number, number, string]>(
-        'UPDATE batches SET completed = completed + ?, failed = failed + ? WHERE id = ?',
-      ),
-      finish: db.prepare<[string, number | null, number | null, number | null, string | null, string | null, number, string]>(
+      counts: db.prepare<[number, number, string]>('UPDATE batches SET completed = ?, failed = ? WHERE id = ?'),
+      finish: db.prepare<[string, number | null, number | null, number | null, string | null, string | null, number, number, string]>(
         `UPDATE batches SET status = ?, completed_at = COALESCE(?, completed_at), expired_at = COALESCE(?, expired_at),
-           cancelled_at = COALESCE(?, cancelled_at), output_file_id = ?, error_file_id = ?, failed = failed + ? WHERE id = ?`,
+           cancelled_at = COALESCE(?, cancelled_at), output_file_id = ?, error_file_id = ?, completed = ?, failed = ? WHERE id = ?`,
       ),
     };
-    this.flushTx = db.transaction((items: Result[]) => {
-      const counts = new Map<string, [number, number]>();
-      for (const item of items) {
-        this.stmts.result.run(item.state, item.result, item.batchId, item.line);
-        let count = counts.get(item.batchId);
-        if (count === undefined) {
-          count = [0, 0];
-          counts.set(item.batchId, count);
-        }
-        count[item.state === SUCCEEDED ? 0 : 1] += 1;
-      }
-      for (const [batchId, [completed, failed]] of counts) this.stmts.counts.run(completed, failed, batchId);
-    });
   }
 
   /** Starts runs for unfinished batches while slots are free; cancelled ones are finished at once. */
@@ -214,6 +213,7 @@ export class BatchRunner {
     }
     const timer = setTimeout(() => {
       this.aborted = true;
+      this.lineAbort.abort();
       for (const controller of this.abortable) controller.abort();
       for (const run of this.runs.values()) run.wake?.();
     }, this.options.closeGraceMs ?? CLOSE_GRACE_MS);
@@ -222,7 +222,6 @@ export class BatchRunner {
     } finally {
       clearTimeout(timer);
     }
-    this.flush();
   }
 
   /** Runs in progress (for tests and diagnostics). */
@@ -231,9 +230,22 @@ export class BatchRunner {
   }
 
   private start(id: string, slot: boolean): void {
-    const run: Run = { id, slot, stop: null, wake: null, done: Promise.resolve() };
+    const run: Run = {
+      id,
+      slot,
+      stop: null,
+      wake: null,
+      done: Promise.resolve(),
+      spool: new ResultSpool(this.options.work.spoolPath(id)),
+      results: [],
+      flushScheduled: false,
+      countsAt: 0,
+      countsTimer: undefined,
+    };
     this.runs.set(id, run);
     run.done = this.runBatch(run).finally(() => {
+      clearTimeout(run.countsTimer);
+      run.spool.close();
       this.runs.delete(id);
       this.kick();
     });
@@ -249,7 +261,7 @@ export class BatchRunner {
       let row = batches.get(run.id);
       if (row === undefined) return;
       if (row.status === 'validating') {
-        if (this.expired(row)) return await this.finalize(run.id, 'expired');
+        if (this.expired(row)) return await this.finalize(run, 'expired');
         const outcome = await this.validate(run, row);
         if (outcome === 'failed' || run.stop === 'shutdown') return;
       }
@@ -258,22 +270,22 @@ export class BatchRunner {
       if (row.status === 'in_progress') {
         const outcome = await this.process(run, row);
         if (run.stop === 'shutdown') return;
-        if (outcome === 'expired') return await this.finalize(run.id, 'expired');
+        if (outcome === 'expired') return await this.finalize(run, 'expired');
       }
       row = batches.get(run.id);
       if (row === undefined) return;
-      if (row.status === 'cancelling') await this.finalize(run.id, 'cancelled');
-      else if (row.status === 'in_progress' || row.status === 'finalizing') await this.finalize(run.id, 'completed');
+      if (row.status === 'cancelling') await this.finalize(run, 'cancelled');
+      else if (row.status === 'in_progress' || row.status === 'finalizing') await this.finalize(run, 'completed');
     } catch (error) {
       if (this.closed) return; // Left as it is; the next start resumes it.
       const failure = toLlmReplayError(error);
       try {
-        this.flush();
-        this.stmts.deleteAll.run(run.id);
         // Any unfinished state, so a batch that keeps breaking is not picked up again and again.
         batches.markBroken(run.id, [
           { code: 'internal_error', message: `Batch processing failed: ${failure.message}`, param: null, line: null },
         ]);
+        run.spool.close();
+        this.options.work.remove(run.id);
       } catch {
         // The database is gone (closing); nothing more to record.
       }
@@ -287,13 +299,14 @@ export class BatchRunner {
   }
 
   /**
-   * Reads the input file as a stream, checks every line, and stores the
-   * valid ones. Ends with the batch `in_progress` (all valid) or `failed`.
+   * Takes the input file into the batch's work folder, then reads it as a
+   * stream and checks every line. Ends with the batch `in_progress` (all
+   * valid) or `failed`.
    */
   private async validate(run: Run, row: BatchRow): Promise<'ok' | 'failed' | 'stopped'> {
-    const { files, batches, batchMaxLines, fileMaxBytes } = this.options;
+    const { files, batches, work, batchMaxLines, fileMaxBytes } = this.options;
     const fail = (errors: BatchError[]): 'failed' => {
-      this.stmts.deleteAll.run(row.id);
+      work.remove(row.id);
       batches.markFailed(row.id, errors);
       return 'failed';
     };
@@ -315,6 +328,12 @@ export class BatchRunner {
         ),
       ]);
     }
+    try {
+      await work.prepare(row.id, files.path(file.id));
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return fail([missing]);
+      throw error;
+    }
     const modelsCall = new AbortController();
     this.abortable.add(modelsCall);
     let models: Set<string> | null;
@@ -332,50 +351,33 @@ export class BatchRunner {
       if (errors.length < MAX_ERRORS) errors.push(error);
       else dropped += 1;
     };
-    let chunk: { line: number; customId: string; body: string | null }[] = [];
-    const insertChunk = this.options.db.transaction((items: typeof chunk) => {
-      for (const item of items) {
-        if (this.stmts.insert.run(row.id, item.line, item.customId, item.body).changes === 0) {
-          const first = this.stmts.firstLine.get(row.id, item.customId);
+    const customIds = new CustomIds();
+    let count = 0;
+    for await (const { line, text } of readJsonlLines(work.inputPath(row.id))) {
+      if (count === batchMaxLines) {
+        addError(
+          fileError(
+            `File ${file.id} has more than ${batchMaxLines} requests (line ${line} is request ${count + 1}); a batch may hold at most ${batchMaxLines}. Split it into several batches, or raise --batch-max-lines.`,
+          ),
+        );
+        break;
+      }
+      count += 1;
+      const check = checkLine(text, line, endpoint, models);
+      for (const error of check.errors) addError(error);
+      if (check.customId !== undefined) {
+        const first = customIds.firstUse(check.customId, line);
+        if (first !== undefined) {
           addError({
             code: 'duplicate_custom_id',
-            message: `Duplicate custom_id '${item.customId}': it was already used on line ${first?.line ?? '?'}. Each custom_id must be unique within a batch.`,
+            message: `Duplicate custom_id '${check.customId}': it was already used on line ${first}. Each custom_id must be unique within a batch.`,
             param: 'custom_id',
-            line: item.line,
+            line,
           });
         }
       }
-    });
-
-    this.stmts.deleteAll.run(row.id);
-    let count = 0;
-    try {
-      for await (const { line, text } of readJsonlLines(files.path(file.id))) {
-        if (count === batchMaxLines) {
-          addError(
-            fileError(
-              `File ${file.id} has more than ${batchMaxLines} requests (line ${line} is request ${count + 1}); a batch may hold at most ${batchMaxLines}. Split it into several batches, or raise --batch-max-lines.`,
-            ),
-          );
-          break;
-        }
-        count += 1;
-        const check = checkLine(text, line, endpoint, models);
-        for (const error of check.errors) addError(error);
-        if (check.customId !== undefined) {
-          chunk.push({ line, customId: check.customId, body: check.body ?? null });
-          if (chunk.length >= INSERT_CHUNK) {
-            insertChunk(chunk);
-            chunk = [];
-            if (run.stop !== null) return 'stopped';
-          }
-        }
-      }
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return fail([missing]);
-      throw error;
+      if (count % STOP_CHECK_EVERY === 0 && run.stop !== null) return 'stopped';
     }
-    insertChunk(chunk);
     if (run.stop !== null) return 'stopped';
     if (count === 0) {
       addError(fileError(`File ${file.id} contains no requests. Add one JSON request per line.`));
@@ -396,16 +398,14 @@ export class BatchRunner {
     return 'ok';
   }
 
-  /** Sends the batch's pending lines, at most `maxConcurrentRequestsPerBatch` at once. */
+  /** Sends the lines without a stored result, at most `maxConcurrentRequestsPerBatch` at once. */
   private async process(run: Run, row: BatchRow): Promise<'done' | 'stopped' | 'expired'> {
+    await run.spool.load();
+    // A process stopped between a spool append and the counts' update left them behind.
+    this.storeCounts(run);
     const limit = this.options.maxConcurrentRequestsPerBatch;
-    const pageSize = Math.max(64, limit * 4);
     const headers = this.lineHeaders(row);
     let inFlight = 0;
-    let lastLine = 0;
-    let page: PendingRow[] = [];
-    let next = 0;
-    let exhausted = false;
     let outcome: 'done' | 'stopped' | 'expired' = 'done';
     let lastYield = performance.now();
     const settled = (): void => {
@@ -418,160 +418,164 @@ export class BatchRunner {
       new Promise<void>((resolve) => {
         run.wake = resolve;
       });
-    for (;;) {
-      if (run.stop !== null) {
-        outcome = 'stopped';
-        break;
+    const lines = readJsonlLines(this.options.work.inputPath(row.id));
+    try {
+      for (;;) {
+        if (run.stop !== null) {
+          outcome = 'stopped';
+          break;
+        }
+        if (this.expired(row)) {
+          outcome = 'expired';
+          break;
+        }
+        if (inFlight >= limit) {
+          await waitForSlot();
+          continue;
+        }
+        // Replayed answers can settle without touching I/O, so the loop could
+        // otherwise starve the server (and the result flush) until the batch ends.
+        if (performance.now() - lastYield > YIELD_EVERY_MS) {
+          await new Promise<void>((resolve) => setImmediate(resolve));
+          lastYield = performance.now();
+          continue;
+        }
+        const next = await lines.next();
+        if (next.done === true) break;
+        const { line, text } = next.value;
+        if (run.spool.state(line) !== PENDING) continue;
+        const { customId, body } = requestOf(text);
+        inFlight += 1;
+        void this.send(run, row, line, customId, body, headers).finally(settled);
       }
-      if (this.expired(row)) {
-        outcome = 'expired';
-        break;
-      }
-      if (next >= page.length) {
-        if (exhausted) break;
-        page = this.stmts.pending.all(row.id, lastLine, pageSize);
-        next = 0;
-        if (page.length < pageSize) exhausted = true;
-        if (page.length === 0) break;
-        lastLine = page[page.length - 1]!.line;
-      }
-      if (inFlight >= limit) {
-        await waitForSlot();
-        continue;
-      }
-      // Replayed answers can settle without touching I/O, so the loop could
-      // otherwise starve the server (and the result flush) until the batch ends.
-      if (performance.now() - lastYield > YIELD_EVERY_MS) {
-        await new Promise<void>((resolve) => setImmediate(resolve));
-        lastYield = performance.now();
-        continue;
-      }
-      const item = page[next]!;
-      page[next] = undefined as unknown as PendingRow; // let the body go once sent
-      next += 1;
-      inFlight += 1;
-      void this.send(row, item, headers).finally(settled);
+    } finally {
+      await lines.return(undefined);
     }
     while (inFlight > 0 && !this.aborted) await waitForSlot();
-    this.flush();
+    this.flush(run);
+    this.storeCounts(run);
     return outcome;
   }
 
   /** Sends one line through the recorder and queues its result. Never rejects. */
-  private async send(row: BatchRow, item: PendingRow, headers: Record<string, string>): Promise<void> {
-    const id = batchRequestId(item.custom_id, item.body);
-    let state: number;
+  private async send(run: Run, row: BatchRow, line: number, customId: string, body: string, headers: Record<string, string>): Promise<void> {
+    const id = batchRequestId(customId, body);
+    let state: typeof SUCCEEDED | typeof FAILED;
     let result: string;
     try {
-      const request = new Request(INTERNAL_ORIGIN + row.endpoint, { method: 'POST', headers, body: item.body });
-      // The recorder's side door: the body as bytes without reading the web stream (the standard body stays for anyone else).
-      const bytes = Buffer.from(item.body);
-      attachFastView(request, {
-        readBody: async (limit) => (bytes.length <= limit ? bytes : undefined),
-        header: (name) => headers[name],
-      });
+      const request = lineRequest(INTERNAL_ORIGIN + row.endpoint, headers, body, this.lineAbort.signal);
       const { status, text, requestId } = await readAnswer(await this.options.dispatch(request));
       if (this.aborted) return; // cut off by close: stays pending
-      let body: unknown = text;
-      let json = false;
+      let bodyJson: string;
+      let json = true;
       try {
-        body = JSON.parse(text);
-        json = true;
+        const parsed: unknown = JSON.parse(text);
+        bodyJson = text.includes('\n') || text.includes('\r') ? JSON.stringify(parsed) : text;
       } catch {
-        // Not JSON: kept as the text it is.
+        json = false;
+        bodyJson = JSON.stringify(text);
       }
       const ok = status >= 200 && status <= 299;
       state = ok && json ? SUCCEEDED : FAILED;
-      result = JSON.stringify({
+      result = outputLine(
         id,
-        custom_id: item.custom_id,
-        response: { status_code: status, request_id: requestId ?? id, body },
-        error:
-          ok && !json
-            ? { code: 'invalid_response', message: `The server answered ${status} with a body that is not JSON.` }
-            : null,
-      });
+        customId,
+        { status, requestId: requestId ?? id, bodyJson },
+        ok && !json ? { code: 'invalid_response', message: `The server answered ${status} with a body that is not JSON.` } : null,
+      );
     } catch (error) {
       if (this.aborted) return; // cut off by close: stays pending
       const failure = toLlmReplayError(error);
       state = FAILED;
-      result = JSON.stringify({
-        id,
-        custom_id: item.custom_id,
-        response: null,
-        error: { code: failure.code, message: failure.message },
-      });
+      result = outputLine(id, customId, null, { code: failure.code, message: failure.message });
     }
-    this.record({ batchId: row.id, line: item.line, state, result });
-  }
-
-  /** Queues a result; results that finish in the same turn of the event loop share one transaction. */
-  private record(result: Result): void {
-    this.results.push(result);
-    if (this.results.length >= FLUSH_AT) this.flush();
-    else if (!this.flushScheduled) {
-      this.flushScheduled = true;
-      setImmediate(() => this.flush());
+    run.results.push({ line, state, text: result });
+    if (run.results.length >= FLUSH_AT) this.flush(run);
+    else if (!run.flushScheduled) {
+      run.flushScheduled = true;
+      setImmediate(() => this.flush(run));
     }
   }
 
   /**
-   * Stores the queued results in one transaction. Results that cannot be
-   * stored stay queued for the next flush; `strict` (before a batch is
-   * finalised) throws instead, so the batch fails rather than finishing with
-   * lines missing from its output.
+   * Appends the queued results to the spool and, at most every
+   * COUNTS_EVERY_MS, moves `request_counts`. Results that cannot be stored
+   * stay queued for the next flush; `strict` (before a batch is finalised)
+   * throws instead, so the batch fails rather than finishing with lines
+   * missing from its output.
    */
-  private flush(strict = false): void {
-    this.flushScheduled = false;
-    if (this.results.length === 0) return;
-    const items = this.results;
-    this.results = [];
+  private flush(run: Run, strict = false): void {
+    run.flushScheduled = false;
+    if (run.results.length === 0) return;
+    const items = run.results;
+    run.results = [];
     try {
-      this.flushTx(items);
+      run.spool.append(items);
     } catch (error) {
-      this.results = items.concat(this.results);
-      const message = `could not store ${items.length} batch results in SQLite: ${(error as Error).message}`;
+      run.results = items.concat(run.results);
+      const message = `could not store ${items.length} batch results in ${run.spool.path}: ${(error as Error).message}`;
       if (strict) throw new Error(`${message}. Check that the data folder is writable and has free space.`, { cause: error });
       process.stderr.write(`llm-replay: ${message}; retrying at the next flush\n`);
+      return;
+    }
+    const wait = run.countsAt + COUNTS_EVERY_MS - performance.now();
+    if (wait <= 0) this.storeCounts(run);
+    else run.countsTimer ??= setTimeout(() => this.storeCounts(run), wait);
+  }
+
+  /** Stores the run's `request_counts` as the spool has them. */
+  private storeCounts(run: Run): void {
+    clearTimeout(run.countsTimer);
+    run.countsTimer = undefined;
+    run.countsAt = performance.now();
+    try {
+      this.stmts.counts.run(run.spool.completed, run.spool.failed, run.id);
+    } catch (error) {
+      // Only the counts a client polls lag behind; the next flush or the end of the batch sets them.
+      process.stderr.write(`llm-replay: could not update the request counts of batch ${run.id} in SQLite: ${(error as Error).message}\n`);
     }
   }
 
   /**
-   * Writes the output and error files from the stored results (in input
-   * order, a page at a time) and moves the batch to its final state.
-   * A batch marked `cancelling` meanwhile ends `cancelled`.
+   * Writes the output and error files (in input order) from the spool and
+   * moves the batch to its final state. A batch marked `cancelling`
+   * meanwhile ends `cancelled`. An expired batch lists its unsent lines in
+   * the error file as `batch_expired`.
    */
-  private async finalize(id: string, kind: 'completed' | 'cancelled' | 'expired'): Promise<void> {
-    const { batches, files, now } = this.options;
-    this.flush(true);
-    if (kind === 'completed') batches.markFinalizing(id);
+  private async finalize(run: Run, kind: 'completed' | 'cancelled' | 'expired'): Promise<void> {
+    const { batches, files, work, now } = this.options;
+    await run.spool.load();
+    this.flush(run, true);
+    if (kind === 'completed') batches.markFinalizing(run.id);
+    const validated = batches.require(run.id).in_progress_at !== null;
     const output = new OutputFile(files, newFileId());
     const errorsOut = new OutputFile(files, newFileId());
+    const reader = run.spool.reader();
     let expiredCount = 0;
     try {
-      let last = 0;
-      for (;;) {
-        const rows = this.stmts.finished.all(id, last, OUTPUT_PAGE);
-        if (rows.length === 0) break;
-        for (const row of rows) {
-          if (row.state === SUCCEEDED && row.result !== null) await output.write(row.result);
-          else if (row.state === FAILED && row.result !== null) await errorsOut.write(row.result);
-          else if (row.state === PENDING && kind === 'expired' && row.body !== null) {
+      const input = work.inputPath(run.id);
+      if (validated && existsSync(input)) {
+        let gathered = 0;
+        for await (const { line, text } of readJsonlLines(input)) {
+          const state = run.spool.state(line);
+          if (state === SUCCEEDED) output.add(reader.text(line));
+          else if (state === FAILED) errorsOut.add(reader.text(line));
+          else if (kind === 'expired') {
             expiredCount += 1;
-            await errorsOut.write(
-              JSON.stringify({
-                id: batchRequestId(row.custom_id, row.body),
-                custom_id: row.custom_id,
-                response: null,
-                error: {
-                  code: 'batch_expired',
-                  message: 'This request could not be executed before the completion window expired.',
-                },
+            const { customId, body } = requestOf(text);
+            errorsOut.add(
+              outputLine(batchRequestId(customId, body), customId, null, {
+                code: 'batch_expired',
+                message: 'This request could not be executed before the completion window expired.',
               }),
             );
+          } else continue;
+          gathered += 1;
+          if (gathered % OUTPUT_CHUNK === 0) {
+            await output.flush();
+            await errorsOut.flush();
           }
         }
-        last = rows[rows.length - 1]!.line;
       }
       await output.end();
       await errorsOut.end();
@@ -579,15 +583,17 @@ export class BatchRunner {
       output.abort();
       errorsOut.abort();
       throw error;
+    } finally {
+      reader.close();
     }
-    const row = batches.require(id);
+    const row = batches.require(run.id);
     const status = row.status === 'cancelling' ? 'cancelled' : kind;
     const at = seconds(now());
     const outputId = output.commit();
     const errorId = errorsOut.commit();
     this.options.db.transaction(() => {
-      if (outputId !== null) files.insert(output.row(row.id, 'output', at));
-      if (errorId !== null) files.insert(errorsOut.row(row.id, 'error', at));
+      if (outputId !== null) files.insert(output.row(row.id, 'output', at, row.output_expires_after));
+      if (errorId !== null) files.insert(errorsOut.row(row.id, 'error', at, row.output_expires_after));
       this.stmts.finish.run(
         status,
         status === 'completed' ? at : null,
@@ -595,62 +601,12 @@ export class BatchRunner {
         status === 'cancelled' ? at : null,
         outputId,
         errorId,
-        expiredCount,
-        id,
+        run.spool.completed,
+        run.spool.failed + expiredCount,
+        run.id,
       );
-      this.stmts.deleteAll.run(id);
     })();
-  }
-}
-
-/** One output file being written: a temp file renamed into place when complete. */
-class OutputFile {
-  private stream: WriteStream | undefined;
-  bytes = 0;
-  lines = 0;
-
-  constructor(
-    private readonly files: FileStore,
-    readonly id: string,
-  ) {}
-
-  async write(line: string): Promise<void> {
-    this.stream ??= createWriteStream(this.files.tempPath(this.id));
-    const text = `${line}\n`;
-    this.bytes += Buffer.byteLength(text);
-    this.lines += 1;
-    if (!this.stream.write(text)) await once(this.stream, 'drain');
-  }
-
-  async end(): Promise<void> {
-    if (this.stream === undefined) return;
-    const stream = this.stream;
-    await new Promise<void>((resolve, reject) => {
-      stream.once('error', reject);
-      stream.end(resolve);
-    });
-  }
-
-  abort(): void {
-    this.stream?.destroy();
-    rmSync(this.files.tempPath(this.id), { force: true });
-  }
-
-  /** Moves the file into place; its id, or null when it has no lines. */
-  commit(): string | null {
-    if (this.lines === 0) return null;
-    renameSync(this.files.tempPath(this.id), this.files.path(this.id));
-    return this.id;
-  }
-
-  row(batchId: string, kind: 'output' | 'error', createdAt: number): Omit<FileRow, 'seq'> {
-    return {
-      id: this.id,
-      bytes: this.bytes,
-      created_at: createdAt,
-      expires_at: null,
-      filename: `${batchId}_${kind}.jsonl`,
-      purpose: 'batch_output',
-    };
+    run.spool.close();
+    work.remove(run.id);
   }
 }

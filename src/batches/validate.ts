@@ -1,6 +1,5 @@
 import { LlmReplayError } from '../errors.js';
 import { describe } from './http.js';
-import { rawMemberText } from './jsonl.js';
 
 export const BATCH_ENDPOINTS = ['/v1/chat/completions', '/v1/completions', '/v1/embeddings'] as const;
 export type BatchEndpoint = (typeof BATCH_ENDPOINTS)[number];
@@ -17,8 +16,6 @@ export interface BatchError {
 export interface LineCheck {
   /** The line's custom_id when it has a string one (even if the line is otherwise invalid). */
   customId: string | undefined;
-  /** Only for a valid line: the raw JSON text of `body`, byte for byte as in the input line. */
-  body: string | undefined;
   errors: BatchError[];
 }
 
@@ -84,18 +81,10 @@ export function checkLine(
   try {
     request = JSON.parse(text);
   } catch {
-    return {
-      customId: undefined,
-      body: undefined,
-      errors: [lineError(line, 'invalid_json_line', 'This line is not parseable as valid JSON.')],
-    };
+    return { customId: undefined, errors: [lineError(line, 'invalid_json_line', 'This line is not parseable as valid JSON.')] };
   }
   if (!isObject(request)) {
-    return {
-      customId: undefined,
-      body: undefined,
-      errors: [lineError(line, 'invalid_request', 'Each line must be a JSON dictionary object')],
-    };
+    return { customId: undefined, errors: [lineError(line, 'invalid_request', 'Each line must be a JSON dictionary object')] };
   }
   const fields = request as Record<string, unknown>;
   const errors: BatchError[] = [];
@@ -137,8 +126,7 @@ export function checkLine(
     }
   }
   const customId = typeof fields['custom_id'] === 'string' ? (fields['custom_id'] as string) : undefined;
-  if (errors.length > 0) return { customId, body: undefined, errors };
-  return { customId, body: rawMemberText(text, 'body')!, errors };
+  return { customId, errors };
 }
 
 /** The create-batch body, checked: a 400 that names the parameter and the supported values otherwise. */
@@ -148,6 +136,47 @@ export interface CreateBatchParams {
   completion_window: string;
   metadata: Record<string, string> | null;
   idempotency_key: string | null;
+  /** Seconds the output and error files live after they are written (`output_expires_after.seconds`), or null: kept. */
+  output_expires_after: number | null;
+}
+
+const EXPIRES_AFTER_MIN = 3600;
+const EXPIRES_AFTER_MAX = 2_592_000;
+
+/**
+ * The seconds of an expiration policy, OpenAI's `{anchor: "created_at",
+ * seconds}` (`expires_after` of an upload, `output_expires_after` of a
+ * batch), checked against OpenAI's limits; a 400 naming `param` otherwise.
+ */
+export function checkExpiresAfter(anchor: unknown, secondsValue: unknown, param: string): number {
+  if (anchor !== 'created_at') {
+    throw new LlmReplayError(
+      anchor === undefined ? 'missing_required_parameter' : 'invalid_value',
+      `${anchor === undefined ? 'Missing' : 'Invalid'} ${param}.anchor${anchor === undefined ? '' : `: ${describe(anchor)}`}. Supported values: created_at (the file's creation time).`,
+      { param: `${param}.anchor` },
+    );
+  }
+  if (typeof secondsValue !== 'number' || !Number.isSafeInteger(secondsValue) || secondsValue < EXPIRES_AFTER_MIN || secondsValue > EXPIRES_AFTER_MAX) {
+    throw new LlmReplayError(
+      secondsValue === undefined ? 'missing_required_parameter' : 'invalid_value',
+      `${secondsValue === undefined ? 'Missing' : 'Invalid'} ${param}.seconds${secondsValue === undefined ? '' : `: ${describe(secondsValue)}`}. Expected a whole number of seconds from ${EXPIRES_AFTER_MIN} (1 hour) to ${EXPIRES_AFTER_MAX} (30 days).`,
+      { param: `${param}.seconds` },
+    );
+  }
+  return secondsValue;
+}
+
+function checkOutputExpiresAfter(value: unknown): number | null {
+  if (value === undefined || value === null) return null;
+  if (!isObject(value)) {
+    throw new LlmReplayError(
+      'invalid_value',
+      `Invalid output_expires_after: ${describe(value)}. Expected an object such as {"anchor": "created_at", "seconds": 86400}.`,
+      { param: 'output_expires_after' },
+    );
+  }
+  const policy = value as Record<string, unknown>;
+  return checkExpiresAfter(policy['anchor'], policy['seconds'], 'output_expires_after');
 }
 
 export function checkCreateParams(body: Record<string, unknown>): CreateBatchParams {
@@ -199,6 +228,7 @@ export function checkCreateParams(body: Record<string, unknown>): CreateBatchPar
     completion_window: window,
     metadata,
     idempotency_key: typeof key === 'string' ? key : null,
+    output_expires_after: checkOutputExpiresAfter(body['output_expires_after']),
   };
 }
 

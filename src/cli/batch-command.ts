@@ -2,11 +2,11 @@ import { createWriteStream, openAsBlob } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { once } from 'node:events';
-import { Command, Option } from 'commander';
+import { Command, Option, type CommanderError } from 'commander';
 import cliProgress from 'cli-progress';
 import { TERMINAL_STATUSES } from '../batches/batches.js';
 import { BATCH_ENDPOINTS } from '../batches/validate.js';
-import { LlmReplayError, type ErrorCode } from '../errors.js';
+import { LlmReplayError, toLlmReplayError, type ErrorCode } from '../errors.js';
 
 const DEFAULT_URL = 'http://127.0.0.1:11435';
 
@@ -21,6 +21,35 @@ export interface BatchCommandIo {
   env: Record<string, string | undefined>;
   /** Milliseconds between polls with --wait. */
   pollMs: number;
+  /** Records the exit code without ending the process. */
+  setExitCode(code: number): void;
+  /** Ends the process now (usage errors, --help). */
+  exit(code: number): void;
+}
+
+/** Exit codes of every `batch` command (`submit --wait` uses them all). */
+export const BATCH_EXIT = {
+  /** Done; with --wait: the batch completed and every request succeeded. */
+  ok: 0,
+  /** The batch completed, but some requests failed. */
+  linesFailed: 1,
+  /** The command could not run: bad usage, an unreadable input file, no server, or the server refused a request. */
+  usage: 2,
+  /** The batch did not complete: it failed validation, expired or was cancelled. */
+  notCompleted: 3,
+} as const;
+
+const EXIT_HELP = `
+Exit codes:
+  0  done; with submit --wait: the batch completed and every request succeeded
+  1  submit --wait: the batch completed, but some requests failed (see \`llm-replay batch results ID --errors\`)
+  2  could not run: bad usage, unreadable input file, server unreachable, or the server refused a request
+  3  submit --wait: the batch did not complete: it failed validation, expired or was cancelled`;
+
+/** The exit code `submit --wait` ends with for a batch in a terminal state. */
+export function exitCodeFor(batch: { status: string; request_counts?: { failed: number } }): number {
+  if (batch.status !== 'completed') return BATCH_EXIT.notCompleted;
+  return (batch.request_counts?.failed ?? 0) > 0 ? BATCH_EXIT.linesFailed : BATCH_EXIT.ok;
 }
 
 interface Batch {
@@ -164,7 +193,8 @@ async function waitForEnd(api: Api, batch: Batch, io: BatchCommandIo): Promise<B
       if (bar !== undefined) {
         bar.setTotal(Math.max(batch.request_counts?.total ?? 0, 1));
         bar.update(done(batch), payload(batch));
-      } else if (batch.status !== lastStatus) {
+      } else if (batch.status !== lastStatus && !isTerminal(batch.status)) {
+        // The final status is the first line of the summary printed next.
         io.stderr.write(`${batch.id}: ${batch.status} (${counts(batch)})\n`);
       }
       lastStatus = batch.status;
@@ -177,7 +207,7 @@ async function waitForEnd(api: Api, batch: Batch, io: BatchCommandIo): Promise<B
   }
 }
 
-async function submit(file: string, options: SubmitOptions, command: Command, io: BatchCommandIo): Promise<void> {
+async function submit(file: string, options: SubmitOptions, command: Command, io: BatchCommandIo): Promise<number> {
   const api = apiFor(command, io);
   let size: number;
   try {
@@ -206,9 +236,9 @@ async function submit(file: string, options: SubmitOptions, command: Command, io
   if (options.wait) {
     batch = await waitForEnd(api, batch, io);
     io.stderr.write(describeBatch(batch));
-    if (batch.status !== 'completed') process.exitCode = 1;
   }
   io.stdout.write(options.json ? `${JSON.stringify(batch, null, 2)}\n` : `${batch.id}\n`);
+  return options.wait ? exitCodeFor(batch) : BATCH_EXIT.ok;
 }
 
 interface SubmitOptions {
@@ -224,10 +254,41 @@ interface SubmitOptions {
  * API of a running llm-replay server (`--url`, env `LLM_REPLAY_URL`).
  */
 export function batchCommand(overrides: Partial<BatchCommandIo> = {}): Command {
-  const io: BatchCommandIo = { stdout: process.stdout, stderr: process.stderr, env: process.env, pollMs: 500, ...overrides };
+  const io: BatchCommandIo = {
+    stdout: process.stdout,
+    stderr: process.stderr,
+    env: process.env,
+    pollMs: 500,
+    setExitCode: (code) => {
+      process.exitCode = code;
+    },
+    exit: (code) => process.exit(code),
+    ...overrides,
+  };
   const batch = new Command('batch')
     .description('submit a JSONL batch to a running llm-replay server, follow it and fetch its results')
-    .addOption(new Option('--url <url>', `llm-replay server (env LLM_REPLAY_URL, default ${DEFAULT_URL})`));
+    .addOption(new Option('--url <url>', `llm-replay server (env LLM_REPLAY_URL, default ${DEFAULT_URL})`))
+    .configureOutput({ writeOut: (text) => void io.stdout.write(text), writeErr: (text) => void io.stderr.write(text) })
+    .exitOverride((error: CommanderError) => {
+      // Usage errors exit 2 (help exits 0), whatever commander's default.
+      io.exit(error.exitCode === 0 ? BATCH_EXIT.ok : BATCH_EXIT.usage);
+      throw error;
+    })
+    .addHelpText('after', EXIT_HELP);
+
+  /** Runs an action, turning a thrown error into one line on stderr and exit code 2. */
+  const action =
+    <A extends unknown[]>(name: string, run: (...args: A) => Promise<number | void>) =>
+    async (...args: A): Promise<void> => {
+      let code: number;
+      try {
+        code = (await run(...args)) ?? BATCH_EXIT.ok;
+      } catch (error) {
+        io.stderr.write(`llm-replay batch ${name}: ${toLlmReplayError(error).message}\n`);
+        code = BATCH_EXIT.usage;
+      }
+      if (code !== BATCH_EXIT.ok) io.setExitCode(code);
+    };
 
   batch
     .command('submit')
@@ -236,19 +297,22 @@ export function batchCommand(overrides: Partial<BatchCommandIo> = {}): Command {
     .addOption(new Option('--endpoint <endpoint>', 'endpoint every line targets').choices(BATCH_ENDPOINTS).makeOptionMandatory())
     .option('--completion-window <window>', 'completion window', '24h')
     .option('--metadata <key=value>', 'metadata pair, repeatable', (value: string, all: string[]) => [...all, value], [] as string[])
-    .option('--wait', 'follow the batch until it ends, with a progress bar on stderr; exits 1 unless it completed', false)
+    .option('--wait', 'follow the batch until it ends, with a progress bar on stderr; the exit code tells how it ended (below)', false)
     .option('--json', 'print the batch object as JSON instead of its id', false)
-    .action(async (file: string, options: SubmitOptions, command: Command) => submit(file, options, command, io));
+    .addHelpText('after', EXIT_HELP)
+    .action(action('submit', async (file: string, options: SubmitOptions, command: Command) => submit(file, options, command, io)));
 
   batch
     .command('status')
     .description('show a batch: status, request counts, files and errors')
     .argument('<id>', 'batch id')
     .option('--json', 'print the batch object as JSON', false)
-    .action(async (id: string, options: { json: boolean }, command: Command) => {
-      const found = await apiFor(command, io).json<Batch>(`/v1/batches/${encodeURIComponent(id)}`);
-      io.stdout.write(options.json ? `${JSON.stringify(found, null, 2)}\n` : describeBatch(found));
-    });
+    .action(
+      action('status', async (id: string, options: { json: boolean }, command: Command) => {
+        const found = await apiFor(command, io).json<Batch>(`/v1/batches/${encodeURIComponent(id)}`);
+        io.stdout.write(options.json ? `${JSON.stringify(found, null, 2)}\n` : describeBatch(found));
+      }),
+    );
 
   batch
     .command('results')
@@ -256,38 +320,40 @@ export function batchCommand(overrides: Partial<BatchCommandIo> = {}): Command {
     .argument('<id>', 'batch id')
     .option('--output <file>', 'write to FILE instead of stdout')
     .option('--errors', 'the error file instead of the output file', false)
-    .action(async (id: string, options: { output?: string; errors: boolean }, command: Command) => {
-      const api = apiFor(command, io);
-      const found = await api.json<Batch>(`/v1/batches/${encodeURIComponent(id)}`);
-      const fileId = options.errors ? found.error_file_id : found.output_file_id;
-      if (fileId === null) {
-        const which = options.errors ? 'error file' : 'output file';
-        const hint = isTerminal(found.status)
-          ? options.errors
-            ? 'no request failed.'
-            : found.error_file_id !== null
-              ? 'no request succeeded; see --errors.'
-              : 'it produced no results.'
-          : `it is still ${found.status}; wait for it with \`llm-replay batch status ${id}\`.`;
-        throw new LlmReplayError('not_found', `Batch ${id} has no ${which} (status ${found.status}, ${counts(found)}): ${hint}`, {
-          param: 'batch_id',
+    .action(
+      action('results', async (id: string, options: { output?: string; errors: boolean }, command: Command) => {
+        const api = apiFor(command, io);
+        const found = await api.json<Batch>(`/v1/batches/${encodeURIComponent(id)}`);
+        const fileId = options.errors ? found.error_file_id : found.output_file_id;
+        if (fileId === null) {
+          const which = options.errors ? 'error file' : 'output file';
+          const hint = isTerminal(found.status)
+            ? options.errors
+              ? 'no request failed.'
+              : found.error_file_id !== null
+                ? 'no request succeeded; see --errors.'
+                : 'it produced no results.'
+            : `it is still ${found.status}; wait for it with \`llm-replay batch status ${id}\`.`;
+          throw new LlmReplayError('not_found', `Batch ${id} has no ${which} (status ${found.status}, ${counts(found)}): ${hint}`, {
+            param: 'batch_id',
+          });
+        }
+        const response = await api.call(`/v1/files/${encodeURIComponent(fileId)}/content`);
+        const body = response.body as unknown as AsyncIterable<Uint8Array>;
+        if (options.output === undefined) {
+          for await (const chunk of body) if (!io.stdout.write(chunk)) await once(io.stdout, 'drain');
+          return;
+        }
+        const out = createWriteStream(options.output);
+        const failed = once(out, 'error').then(([error]) => {
+          throw new LlmReplayError('invalid_option', `Cannot write ${options.output}: ${(error as Error).message}.`, { cause: error });
         });
-      }
-      const response = await api.call(`/v1/files/${encodeURIComponent(fileId)}/content`);
-      const body = response.body as unknown as AsyncIterable<Uint8Array>;
-      if (options.output === undefined) {
-        for await (const chunk of body) if (!io.stdout.write(chunk)) await once(io.stdout, 'drain');
-        return;
-      }
-      const out = createWriteStream(options.output);
-      const failed = once(out, 'error').then(([error]) => {
-        throw new LlmReplayError('invalid_option', `Cannot write ${options.output}: ${(error as Error).message}.`, { cause: error });
-      });
-      failed.catch(() => undefined);
-      for await (const chunk of body) if (!out.write(chunk)) await Promise.race([once(out, 'drain'), failed]);
-      await Promise.race([new Promise<void>((resolve) => out.end(resolve)), failed]);
-      io.stderr.write(`Saved ${fileId} to ${options.output}\n`);
-    });
+        failed.catch(() => undefined);
+        for await (const chunk of body) if (!out.write(chunk)) await Promise.race([once(out, 'drain'), failed]);
+        await Promise.race([new Promise<void>((resolve) => out.end(resolve)), failed]);
+        io.stderr.write(`Saved ${fileId} to ${options.output}\n`);
+      }),
+    );
 
   return batch;
 }

@@ -211,8 +211,61 @@ describe('Batches API', () => {
     expect(conflict.message).toContain("Idempotency key 'nightly-2024-01-01' was previously used with different parameters");
     expect(conflict.message).toContain('endpoint is "/v1/completions", was "/v1/chat/completions"');
     expect((await apiError(create({ ...body, metadata: { a: '1' } }))).status).toBe(409);
+    const expiry = await apiError(create({ ...body, output_expires_after: { anchor: 'created_at', seconds: 7200 } }));
+    expect(expiry.message).toContain('output_expires_after is 7200, was null');
 
     const other = await create({ ...body, idempotency_key: 'another' });
     expect(other.id).not.toBe(first.id);
+  });
+
+  it('gives the output and error files the expiry asked with output_expires_after, from when they are written', async () => {
+    let clock = Date.now();
+    const { client } = await startBatchesServer({ now: () => clock });
+    const file = await uploadText(client, `${chatLine('ok', 'hi')}\n${chatLine('bad', 'hi', { max_tokens: -1 })}\n`);
+    const created = await client.batches.create({
+      input_file_id: file.id,
+      endpoint: '/v1/chat/completions',
+      completion_window: '24h',
+      output_expires_after: { anchor: 'created_at', seconds: 7200 },
+    });
+    const done = await waitForBatch(client, created.id);
+    const output = await client.files.retrieve(done.output_file_id!);
+    const errors = await client.files.retrieve(done.error_file_id!);
+    for (const written of [output, errors]) {
+      expect(written.purpose).toBe('batch_output');
+      expect(written.expires_at).toBe(written.created_at + 7200);
+    }
+    clock += 7200_000;
+    expect((await apiError(client.files.retrieve(output.id))).status).toBe(404);
+    expect((await apiError(client.files.content(errors.id))).status).toBe(404);
+    // The batch still names them, as OpenAI's does after its files expire.
+    expect((await client.batches.retrieve(created.id)).output_file_id).toBe(output.id);
+
+    const kept = await waitForBatch(client, (await client.batches.create({ input_file_id: file.id, endpoint: '/v1/chat/completions', completion_window: '24h' })).id);
+    expect((await client.files.retrieve(kept.output_file_id!)).expires_at).toBeNull();
+  });
+
+  it('refuses an output_expires_after outside OpenAI\'s limits with 400 naming the field', async () => {
+    const { client } = await startBatchesServer();
+    const file = await uploadText(client, `${chatLine('a', 'hi')}\n`);
+    const create = (output_expires_after: unknown) =>
+      client.batches.create({
+        input_file_id: file.id,
+        endpoint: '/v1/chat/completions',
+        completion_window: '24h',
+        output_expires_after: output_expires_after as OpenAI.Batches.BatchCreateParams.OutputExpiresAfter,
+      });
+    expect(await apiError(create({ anchor: 'created_at', seconds: 3599 }))).toMatchObject({
+      status: 400,
+      code: 'invalid_value',
+      param: 'output_expires_after.seconds',
+      message: 'Invalid output_expires_after.seconds: number 3599. Expected a whole number of seconds from 3600 (1 hour) to 2592000 (30 days).',
+    });
+    expect(await apiError(create({ anchor: 'created_at', seconds: 2_592_001 }))).toMatchObject({ status: 400, param: 'output_expires_after.seconds' });
+    expect(await apiError(create({ anchor: 'created_at', seconds: 3600.5 }))).toMatchObject({ status: 400, param: 'output_expires_after.seconds' });
+    expect(await apiError(create({ seconds: 3600 }))).toMatchObject({ status: 400, code: 'missing_required_parameter', param: 'output_expires_after.anchor' });
+    expect(await apiError(create({ anchor: 'now', seconds: 3600 }))).toMatchObject({ status: 400, code: 'invalid_value', param: 'output_expires_after.anchor' });
+    expect(await apiError(create('1h'))).toMatchObject({ status: 400, code: 'invalid_value', param: 'output_expires_after' });
+    expect((await create({ anchor: 'created_at', seconds: 2_592_000 })).status).toBe('validating');
   });
 });

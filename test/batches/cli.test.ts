@@ -1,39 +1,59 @@
 import { readFile, writeFile } from 'node:fs/promises';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { batchCommand } from '../../src/cli/batch-command.js';
 import { textSink } from '../support/sink.js';
 import { chatLine, startBatchesServer, tempDir } from './helpers.js';
 
+/** Runs `llm-replay batch ARGS` in process; resolves with what it printed and its exit code (0 when none was set). */
 async function run(args: string[], env: Record<string, string> = {}, tty = false) {
   const stdout = textSink();
   const stderr = textSink(tty);
-  const command = batchCommand({ stdout, stderr, env, pollMs: 10 }).exitOverride();
-  for (const sub of command.commands) sub.exitOverride();
-  await command.parseAsync(args, { from: 'user' });
-  return { stdout: stdout.text, stderr: stderr.text };
+  let code = 0;
+  const command = batchCommand({
+    stdout,
+    stderr,
+    env,
+    pollMs: 10,
+    setExitCode: (value) => {
+      code = value;
+    },
+    exit: (value) => {
+      code = value;
+    },
+  });
+  try {
+    await command.parseAsync(args, { from: 'user' });
+  } catch (error) {
+    // Commander throws after `exit` for usage errors and --help; the code is what counts.
+    if ((error as { code?: string }).code?.startsWith('commander.') !== true) throw error;
+  }
+  return { stdout: stdout.text, stderr: stderr.text, code };
 }
 
-afterEach(() => {
-  process.exitCode = undefined;
-});
+async function input(lines: string[]): Promise<string> {
+  const path = `${await tempDir()}/in.jsonl`;
+  await writeFile(path, `${lines.join('\n')}\n`);
+  return path;
+}
+
+const SUBMIT = ['submit', '--endpoint', '/v1/chat/completions', '--wait'];
 
 describe('llm-replay batch', () => {
   it('submits with --wait, shows status, and prints or saves results and errors', async () => {
     const { url } = await startBatchesServer();
     const dir = await tempDir();
-    const input = `${dir}/in.jsonl`;
-    await writeFile(input, `${chatLine('ok', 'hi')}\n${chatLine('bad', 'hi', { max_tokens: -1 })}\n`);
+    const file = await input([chatLine('ok', 'hi'), chatLine('bad', 'hi', { max_tokens: -1 })]);
 
-    const submitted = await run(['submit', input, '--endpoint', '/v1/chat/completions', '--wait', '--metadata', 'run=ci', '--url', url]);
+    const submitted = await run([...SUBMIT, file, '--metadata', 'run=ci', '--url', url]);
     const id = submitted.stdout.trim();
     expect(id).toMatch(/^batch_[0-9a-f]{24}$/);
     expect(submitted.stderr).toContain(`Created batch ${id}`);
     expect(submitted.stderr).toContain(`${id}: completed (1 completed, 1 failed, 2 total)`);
-    expect(process.exitCode).toBeUndefined();
 
     const status = await run(['status', id], { LLM_REPLAY_URL: url });
     expect(status.stdout).toContain(`${id}: completed (1 completed, 1 failed, 2 total)`);
     expect(status.stdout).toContain('metadata: {"run":"ci"}');
+    expect(status.code).toBe(0);
     const json = JSON.parse((await run(['status', id, '--json', '--url', url])).stdout) as { id: string; status: string };
     expect(json).toMatchObject({ id, status: 'completed' });
 
@@ -45,35 +65,81 @@ describe('llm-replay batch', () => {
     expect((JSON.parse(saved.trim()) as { custom_id: string; response: { status_code: number } }).response.status_code).toBe(400);
   });
 
+  it('with --wait exits 0 only when every request succeeded, 1 when some failed', async () => {
+    const { url } = await startBatchesServer();
+    const good = await run([...SUBMIT, await input([chatLine('a', 'hi'), chatLine('b', 'there')]), '--url', url]);
+    expect(good.code).toBe(0);
+    const mixed = await run([...SUBMIT, await input([chatLine('a', 'hi'), chatLine('b', 'hi', { max_tokens: -1 })]), '--url', url]);
+    expect(mixed.code).toBe(1);
+    // Without --wait the batch has not ended: submitting it went fine.
+    const detached = await run(['submit', '--endpoint', '/v1/chat/completions', await input([chatLine('a', 'hi', { max_tokens: -1 })]), '--url', url]);
+    expect(detached.code).toBe(0);
+  });
+
+  it('prints the final status once when stderr is not a terminal', async () => {
+    const { url } = await startBatchesServer();
+    const { stdout, stderr } = await run([...SUBMIT, await input([chatLine('a', 'hi')]), '--url', url]);
+    const id = stdout.trim();
+    expect(stderr.split('\n').filter((l) => l.startsWith(`${id}: completed`))).toEqual([`${id}: completed (1 completed, 0 failed, 1 total)`]);
+  });
+
   it('draws a progress bar of completed/failed/total on a terminal', async () => {
     const { url } = await startBatchesServer();
-    const dir = await tempDir();
-    await writeFile(`${dir}/in.jsonl`, `${chatLine('a', 'hi')}\n${chatLine('b', 'hi', { max_tokens: -1 })}\n${chatLine('c', 'x')}\n`);
-    const { stderr } = await run(['submit', `${dir}/in.jsonl`, '--endpoint', '/v1/chat/completions', '--wait', '--url', url], {}, true);
+    const file = await input([chatLine('a', 'hi'), chatLine('b', 'hi', { max_tokens: -1 }), chatLine('c', 'x')]);
+    const { stderr } = await run([...SUBMIT, file, '--url', url], {}, true);
     expect(stderr).toMatch(/batch_[0-9a-f]+ \[[█░]+\] 3\/3 \| 2 completed, 1 failed \| completed/);
   });
 
-  it('reports a failed batch with its errors and exit code 1', async () => {
+  it('exits 3 when the batch failed validation, with its errors', async () => {
     const { url } = await startBatchesServer();
-    const dir = await tempDir();
-    const input = `${dir}/in.jsonl`;
-    await writeFile(input, `${chatLine('ok', 'hi')}\n{"custom_id": "x"}\n`);
-    const submitted = await run(['submit', input, '--endpoint', '/v1/chat/completions', '--wait', '--url', url]);
+    const submitted = await run([...SUBMIT, await input([chatLine('ok', 'hi'), '{"custom_id": "x"}']), '--url', url]);
     expect(submitted.stderr).toContain('failed (0 completed, 0 failed, 0 total)');
     expect(submitted.stderr).toContain('error missing_required_parameter (line 2, method): Missing required parameter: method');
-    expect(process.exitCode).toBe(1);
+    expect(submitted.code).toBe(3);
   });
 
-  it('explains what is wrong: unknown batch, no output file, no server', async () => {
+  it('exits 3 when the batch was cancelled', async () => {
+    const server = await startBatchesServer();
+    let release: () => void = () => undefined;
+    server.dispatch.gate = new Promise<void>((done) => (release = done));
+    const waiting = run([...SUBMIT, await input([chatLine('a', 'hi'), chatLine('b', 'hi')]), '--url', server.url]);
+    const id = await vi.waitFor(async () => {
+      const [batch] = (await server.client.batches.list()).data;
+      expect(batch?.status).toBe('in_progress');
+      return batch!.id;
+    });
+    await server.client.batches.cancel(id);
+    release();
+    const { stderr, code } = await waiting;
+    expect(stderr).toContain(`${id}: cancelled`);
+    expect(code).toBe(3);
+  });
+
+  it('exits 2 and says what is wrong when it cannot run: unknown batch, no output file, no server, no input, bad usage', async () => {
     const { url } = await startBatchesServer();
-    await expect(run(['status', 'batch_nope', '--url', url])).rejects.toThrow('GET /v1/batches/batch_nope failed with 404: No such Batch object: batch_nope');
-    await expect(run(['status', 'batch_x', '--url', 'http://127.0.0.1:9'])).rejects.toThrow(/Cannot reach llm-replay at http:\/\/127\.0\.0\.1:9 .*llm-replay serve/);
-    const dir = await tempDir();
-    await writeFile(`${dir}/in.jsonl`, `${chatLine('ok', 'hi')}\n`);
-    const id = (await run(['submit', `${dir}/in.jsonl`, '--endpoint', '/v1/chat/completions', '--wait', '--url', url])).stdout.trim();
-    await expect(run(['results', id, '--errors', '--url', url])).rejects.toThrow(`Batch ${id} has no error file (status completed, 1 completed, 0 failed, 1 total): no request failed.`);
-    await expect(run(['submit', `${dir}/missing.jsonl`, '--endpoint', '/v1/chat/completions', '--url', url])).rejects.toThrow(
-      /Cannot read batch input file .*missing\.jsonl/,
-    );
+    const unknown = await run(['status', 'batch_nope', '--url', url]);
+    expect(unknown).toMatchObject({ code: 2, stdout: '' });
+    expect(unknown.stderr).toBe('llm-replay batch status: GET /v1/batches/batch_nope failed with 404: No such Batch object: batch_nope\n');
+    const noServer = await run(['status', 'batch_x', '--url', 'http://127.0.0.1:9']);
+    expect(noServer.code).toBe(2);
+    expect(noServer.stderr).toMatch(/Cannot reach llm-replay at http:\/\/127\.0\.0\.1:9 .*llm-replay serve/);
+    const id = (await run([...SUBMIT, await input([chatLine('ok', 'hi')]), '--url', url])).stdout.trim();
+    const noErrors = await run(['results', id, '--errors', '--url', url]);
+    expect(noErrors.code).toBe(2);
+    expect(noErrors.stderr).toContain(`Batch ${id} has no error file (status completed, 1 completed, 0 failed, 1 total): no request failed.`);
+    const missing = await run([...SUBMIT, `${await tempDir()}/missing.jsonl`, '--url', url]);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/Cannot read batch input file .*missing\.jsonl/);
+    const usage = await run(['submit', 'in.jsonl', '--url', url]);
+    expect(usage.code).toBe(2);
+    expect(usage.stderr).toContain("required option '--endpoint <endpoint>' not specified");
+  });
+
+  it('documents its exit codes in --help', async () => {
+    const help = await run(['submit', '--help']);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain('Exit codes:');
+    expect(help.stdout).toContain('1  submit --wait: the batch completed, but some requests failed');
+    expect(help.stdout).toContain('3  submit --wait: the batch did not complete: it failed validation, expired or was cancelled');
   });
 });

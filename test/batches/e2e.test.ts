@@ -6,9 +6,9 @@ import type { Mode } from '../../src/options.js';
 import { startTestUpstream } from './fake-upstream.js';
 import { chatLine, fileLines, line, openaiClient, runBatch, tempDir } from './helpers.js';
 
-async function server(mode: Mode, recordings: string, upstream = 'http://127.0.0.1:9') {
+async function server(mode: Mode, recordings: string, upstream = 'http://127.0.0.1:9', maxConcurrentRequestsPerBatch = 10) {
   const data = await tempDir();
-  const running = await startServer({ mode, upstream, recordings, data, port: 0, usageLog: false });
+  const running = await startServer({ mode, upstream, recordings, data, port: 0, usageLog: false, maxConcurrentRequestsPerBatch });
   onTestFinished(() => running.close());
   return { ...running, client: openaiClient(running.url) };
 }
@@ -45,7 +45,7 @@ describe('batches end to end through startServer and the recorder', () => {
       embeddings: await contentOf(recorded.client, embeddings.output_file_id),
     };
     // 5 lines + the model list, one recording each (the list was asked three times, recorded once).
-    expect(readdirSync(`${recordings}/responses`)).toHaveLength(6);
+    expect(readdirSync(`${recordings}/responses`).filter((name) => name.endsWith('.json'))).toHaveLength(6);
 
     const errors = await fileLines(recorded.client, chat.error_file_id!);
     expect(errors).toEqual([
@@ -109,5 +109,19 @@ describe('batches end to end through startServer and the recorder', () => {
       response: { status_code: 404, body: { error: { code: 'recording_not_found', type: 'invalid_request_error' } } },
       error: null,
     });
+  });
+
+  it('records 40 lines at 20 in flight without a listener-leak warning', async () => {
+    const recordings = await tempDir();
+    const upstream = await startTestUpstream(['gpt-test'], 20);
+    onTestFinished(() => upstream.close());
+    const warnings: string[] = [];
+    const onWarning = (warning: Error): void => void warnings.push(`${warning.name}: ${warning.message}`);
+    process.on('warning', onWarning);
+    onTestFinished(() => void process.off('warning', onWarning));
+    const { client } = await server('record-if-missing', recordings, upstream.url, 20);
+    const batch = await runBatch(client, Array.from({ length: 40 }, (_, i) => chatLine(`c${i}`, `question ${i}`)));
+    expect(batch.request_counts).toEqual({ total: 40, completed: 40, failed: 0 });
+    expect(warnings).toEqual([]);
   });
 });

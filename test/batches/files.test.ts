@@ -1,4 +1,5 @@
-import { describe, expect, it } from 'vitest';
+import { existsSync } from 'node:fs';
+import { describe, expect, it, vi } from 'vitest';
 import { toFile } from 'openai';
 import { apiError, chatLine, startBatchesServer, uploadText } from './helpers.js';
 
@@ -13,8 +14,9 @@ describe('Files API', () => {
       filename: 'requests.jsonl',
       purpose: 'batch',
       status: 'processed',
-      expires_at: null,
     });
+    // As on OpenAI, batch input files expire after 30 days unless expires_after says otherwise.
+    expect(file.expires_at).toBe(file.created_at + 30 * 24 * 3600);
     expect(file.id).toMatch(/^file-[0-9a-f]{24}$/);
     expect(Math.abs(file.created_at - Date.now() / 1000)).toBeLessThan(5);
 
@@ -85,6 +87,10 @@ describe('Files API', () => {
     const big = await apiError(client.files.create({ file: await toFile(Buffer.alloc(1001, 0x61), 'big.txt'), purpose: 'user_data' }));
     expect(big).toMatchObject({ status: 413, code: 'file_too_large', param: 'file' });
     expect(big.message).toContain('1000 bytes');
+    const exact = await client.files.create({ file: await toFile(Buffer.alloc(1000, 0x61), 'exact.txt'), purpose: 'user_data' });
+    expect(exact.bytes).toBe(1000);
+    expect((await (await client.files.content(exact.id)).arrayBuffer()).byteLength).toBe(1000);
+    await client.files.delete(exact.id);
 
     const lines = [1, 2, 3, 4].map((i) => chatLine(`c${i}`, 'x')).join('\n');
     const many = await apiError(uploadText(client, lines));
@@ -121,5 +127,61 @@ describe('Files API', () => {
     const deep = await fetch(`${url}/v1/batches/x/y/z`);
     expect(deep.status).toBe(404);
     expect(await deep.json()).toMatchObject({ error: { code: 'not_found' } });
+  });
+
+  it('takes expires_after on upload: expires_at is created_at plus the seconds, within OpenAI\'s 1 hour to 30 days', async () => {
+    const { client } = await startBatchesServer();
+    const upload = async (seconds: number, anchor = 'created_at') =>
+      client.files.create({
+        file: await toFile(Buffer.from('notes'), 'notes.txt'),
+        purpose: 'user_data',
+        expires_after: { anchor: anchor as 'created_at', seconds },
+      });
+    const hour = await upload(3600);
+    expect(hour.expires_at).toBe(hour.created_at + 3600);
+    expect(await client.files.retrieve(hour.id)).toEqual(hour);
+    const month = await upload(2_592_000);
+    expect(month.expires_at).toBe(month.created_at + 2_592_000);
+    const kept = await client.files.create({ file: await toFile(Buffer.from('notes'), 'notes.txt'), purpose: 'user_data' });
+    expect(kept.expires_at).toBeNull();
+
+    expect(await apiError(upload(3599))).toMatchObject({ status: 400, code: 'invalid_value', param: 'expires_after.seconds' });
+    expect(await apiError(upload(2_592_001))).toMatchObject({ status: 400, code: 'invalid_value', param: 'expires_after.seconds' });
+    const anchor = await apiError(upload(3600, 'last_accessed_at'));
+    expect(anchor).toMatchObject({ status: 400, code: 'invalid_value', param: 'expires_after.anchor' });
+    expect(anchor.message).toContain('Supported values: created_at');
+    expect((await client.files.list()).data.map((f) => f.id).sort()).toEqual([hour.id, month.id, kept.id].sort());
+  });
+
+  it('answers 404 for an expired file, as for a deleted one, and deletes its bytes', async () => {
+    let clock = Date.now();
+    const { client, dataDir } = await startBatchesServer({ now: () => clock });
+    const file = await client.files.create({
+      file: await toFile(Buffer.from('notes'), 'notes.txt'),
+      purpose: 'user_data',
+      expires_after: { anchor: 'created_at', seconds: 3600 },
+    });
+    const kept = await uploadText(client, `${chatLine('a', 'hi')}\n`);
+    clock += 3599_000;
+    expect((await client.files.retrieve(file.id)).id).toBe(file.id);
+    clock += 1000;
+    const gone = await apiError(client.files.retrieve(file.id));
+    expect(gone).toEqual({ status: 404, code: 'not_found', param: 'file_id', message: `No such File object: ${file.id}` });
+    expect((await apiError(client.files.content(file.id))).status).toBe(404);
+    expect((await client.files.list()).data.map((f) => f.id)).toEqual([kept.id]);
+    expect(existsSync(`${dataDir}/files/${file.id}`)).toBe(false);
+  });
+
+  it('deletes expired files on its own, without a request asking for them', async () => {
+    let clock = Date.now();
+    const { client, dataDir } = await startBatchesServer({ now: () => clock, sweepEveryMs: 20 });
+    const file = await client.files.create({
+      file: await toFile(Buffer.from('notes'), 'notes.txt'),
+      purpose: 'user_data',
+      expires_after: { anchor: 'created_at', seconds: 3600 },
+    });
+    expect(existsSync(`${dataDir}/files/${file.id}`)).toBe(true);
+    clock += 3600_000;
+    await vi.waitFor(() => expect(existsSync(`${dataDir}/files/${file.id}`)).toBe(false));
   });
 });

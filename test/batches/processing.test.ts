@@ -1,5 +1,7 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { batchRequestId } from '../../src/batches/runner.js';
+import { openSqlite } from '../../src/batches/sqlite.js';
 import {
   chatLine,
   fakeDispatch,
@@ -7,6 +9,7 @@ import {
   line,
   runBatch,
   startBatchesServer,
+  tempDir,
   uploadText,
   waitForBatch,
   waitUntil,
@@ -237,9 +240,88 @@ describe('batch processing', () => {
       ['c3', null, 'batch_expired'],
     ]);
   });
+
+  it('finishes a batch whose input file is deleted while it runs', async () => {
+    const { client, dispatch } = await startBatchesServer({ maxConcurrentRequestsPerBatch: 1 });
+    let release: () => void = () => undefined;
+    dispatch.gate = new Promise<void>((done) => (release = done));
+    const file = await uploadText(client, [0, 1, 2].map((i) => chatLine(`c${i}`, String(i))).join('\n'));
+    const created = await client.batches.create({ input_file_id: file.id, endpoint: CHAT, completion_window: '24h' });
+    await waitUntil(client, created.id, (b) => b.status === 'in_progress' && dispatch.inFlight === 1);
+    expect(await client.files.delete(file.id)).toMatchObject({ deleted: true });
+    release();
+    const done = await waitForBatch(client, created.id);
+    expect(done).toMatchObject({ status: 'completed', request_counts: { total: 3, completed: 3, failed: 0 } });
+    expect((await fileLines(client, done.output_file_id!)).map((l) => l['custom_id'])).toEqual(['c0', 'c1', 'c2']);
+  });
+
+  it('keeps number lexemes of a JSON answer as sent, on one output line', async () => {
+    const dispatch = fakeDispatch();
+    const answers: Record<string, string> = {
+      exact: '{"id":"x","value":1.0,"big":12345678901234567890123}',
+      pretty: '{\n  "id": "y",\n  "value": 2.50\n}',
+    };
+    const { client } = await startBatchesServer({
+      dispatch: Object.assign(async (request: Request) => {
+        if (request.method === 'GET') return dispatch(request);
+        const body = (await request.json()) as { messages: Array<{ content: string }> };
+        return new Response(answers[body.messages[0]!.content], { headers: { 'content-type': 'application/json' } });
+      }, dispatch),
+    });
+    const batch = await runBatch(client, [chatLine('exact', 'exact'), chatLine('pretty', 'pretty')]);
+    const text = await (await client.files.content(batch.output_file_id!)).text();
+    const lines = text.trimEnd().split('\n');
+    expect(lines).toHaveLength(2);
+    expect(lines[0]).toContain('"body":{"id":"x","value":1.0,"big":12345678901234567890123}');
+    expect(JSON.parse(lines[1]!)).toMatchObject({ custom_id: 'pretty', response: { body: { id: 'y', value: 2.5 } } });
+  });
 });
 
+/** The batches database of llm-replay before its schema version 2 (lines of running batches in `batch_requests`). */
+const SCHEMA_V1 = `
+CREATE TABLE files (seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE, bytes INTEGER NOT NULL, created_at INTEGER NOT NULL,
+  expires_at INTEGER, filename TEXT NOT NULL, purpose TEXT NOT NULL);
+CREATE INDEX files_purpose ON files (purpose, seq);
+CREATE TABLE batches (seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE, endpoint TEXT NOT NULL, input_file_id TEXT NOT NULL,
+  completion_window TEXT NOT NULL, status TEXT NOT NULL, output_file_id TEXT, error_file_id TEXT, errors TEXT, created_at INTEGER NOT NULL,
+  in_progress_at INTEGER, expires_at INTEGER NOT NULL, finalizing_at INTEGER, completed_at INTEGER, failed_at INTEGER, expired_at INTEGER,
+  cancelling_at INTEGER, cancelled_at INTEGER, total INTEGER NOT NULL DEFAULT 0, completed INTEGER NOT NULL DEFAULT 0,
+  failed INTEGER NOT NULL DEFAULT 0, metadata TEXT, idempotency_key TEXT UNIQUE, test_id TEXT);
+CREATE INDEX batches_status ON batches (status, seq);
+CREATE TABLE batch_requests (batch_id TEXT NOT NULL, line INTEGER NOT NULL, custom_id TEXT NOT NULL, body TEXT,
+  state INTEGER NOT NULL DEFAULT 0, result TEXT, PRIMARY KEY (batch_id, line));
+CREATE UNIQUE INDEX batch_requests_custom_id ON batch_requests (batch_id, custom_id);
+PRAGMA user_version = 1;
+`;
+
 describe('restarts', () => {
+  it('starts over a batch that an llm-replay with the older database left running, and completes it', async () => {
+    const dataDir = await tempDir();
+    const lines = [chatLine('a', 'one'), chatLine('b', 'two')];
+    mkdirSync(`${dataDir}/files`);
+    const text = `${lines.join('\n')}\n`;
+    writeFileSync(`${dataDir}/files/file-old`, text);
+    const db = openSqlite(`${dataDir}/batches.sqlite`);
+    db.exec(SCHEMA_V1);
+    db.exec(`INSERT INTO files (id, bytes, created_at, filename, purpose) VALUES ('file-old', ${Buffer.byteLength(text)}, 1700000000, 'in.jsonl', 'batch');
+      INSERT INTO batches (id, endpoint, input_file_id, completion_window, status, created_at, in_progress_at, expires_at, total, completed)
+        VALUES ('batch_old', '${CHAT}', 'file-old', '24h', 'in_progress', ${Math.floor(Date.now() / 1000)}, ${Math.floor(Date.now() / 1000)}, ${Math.floor(Date.now() / 1000) + 86400}, 2, 1);
+      INSERT INTO batch_requests (batch_id, line, custom_id, body, state, result) VALUES ('batch_old', 1, 'a', NULL, 1, '{}'), ('batch_old', 2, 'b', '{}', 0, NULL);`);
+    db.close();
+
+    const { client } = await startBatchesServer({ dataDir });
+    const done = await waitForBatch(client, 'batch_old');
+    expect(done).toMatchObject({ status: 'completed', request_counts: { total: 2, completed: 2, failed: 0 } });
+    expect((await fileLines(client, done.output_file_id!)).map((l) => l['custom_id'])).toEqual(['a', 'b']);
+    const migrated = openSqlite(`${dataDir}/batches.sqlite`);
+    try {
+      expect(migrated.prepare<[], { user_version: number }>('PRAGMA user_version').get()?.user_version).toBe(2);
+      expect(migrated.prepare<[], { name: string }>("SELECT name FROM sqlite_master WHERE name = 'batch_requests'").get()).toBeUndefined();
+    } finally {
+      migrated.close();
+    }
+  });
+
   it('resumes an unfinished batch after close without repeating finished requests', async () => {
     const first = await startBatchesServer({ maxConcurrentRequestsPerBatch: 2 });
     const lines = Array.from({ length: 10 }, (_, i) => chatLine(`c${i}`, String(i)));
@@ -300,9 +382,8 @@ describe('restarts', () => {
     await closing;
     await first.close();
     // The process "died" right after recording a cancel: the row says cancelling.
-    const Database = (await import('better-sqlite3')).default;
-    const db = new Database(`${first.dataDir}/batches.sqlite`);
-    db.prepare("UPDATE batches SET status = 'cancelling', cancelling_at = created_at WHERE id = ?").run(created.id);
+    const db = openSqlite(`${first.dataDir}/batches.sqlite`);
+    db.prepare<[string]>("UPDATE batches SET status = 'cancelling', cancelling_at = created_at WHERE id = ?").run(created.id);
     db.close();
 
     const second = await startBatchesServer({ dataDir: first.dataDir });

@@ -1,0 +1,72 @@
+import { attachFastView } from '../web/fast-request.js';
+
+const URL_KEY = Symbol('url');
+const HEADERS = Symbol('headers');
+const BODY = Symbol('body');
+const SIGNAL = Symbol('signal');
+const REAL = Symbol('real');
+
+interface LineRequestObject {
+  [URL_KEY]: string;
+  [HEADERS]: Record<string, string>;
+  [BODY]: string;
+  [SIGNAL]: AbortSignal;
+  [REAL]?: Request;
+}
+
+function real(self: LineRequestObject): Request {
+  self[REAL] ??= new Request(self[URL_KEY], { method: 'POST', headers: self[HEADERS], body: self[BODY], signal: self[SIGNAL] });
+  return self[REAL];
+}
+
+/**
+ * A batch line is a POST with a small JSON body, yet Node's Request builds a
+ * web stream and an AbortSignal for each one, which costs more than replaying
+ * the line. This object is a Request to everyone (`instanceof`, every
+ * property and method), backed by a real Request built on first use of
+ * anything but the method, URL, signal and the fast view the recorder reads.
+ */
+const prototype: object = Object.create(Request.prototype);
+Object.defineProperties(prototype, {
+  method: { get: () => 'POST' },
+  url: { get: (function (this: LineRequestObject) { return this[URL_KEY]; }) },
+  signal: { get: (function (this: LineRequestObject) { return this[SIGNAL]; }) },
+});
+for (const key of ['headers', 'destination', 'referrer', 'referrerPolicy', 'mode', 'credentials', 'cache', 'redirect', 'integrity', 'keepalive', 'body', 'bodyUsed', 'duplex'] as const) {
+  Object.defineProperty(prototype, key, {
+    get(this: LineRequestObject) {
+      return (real(this) as unknown as Record<string, unknown>)[key];
+    },
+  });
+}
+for (const key of ['clone', 'blob', 'arrayBuffer', 'text', 'json', 'formData', 'bytes'] as const) {
+  Object.defineProperty(prototype, key, {
+    value(this: LineRequestObject, ...args: unknown[]) {
+      const request = real(this) as unknown as Record<string, (...a: unknown[]) => unknown>;
+      return request[key]!.apply(request, args);
+    },
+  });
+}
+
+/**
+ * The request one batch line sends through the recorder: `POST url` with
+ * `headers` (lower-case names, shared between the lines of a batch, never
+ * changed) and `body`. `signal` is shared by the lines of a run and aborts
+ * them all when the server stops.
+ */
+export function lineRequest(url: string, headers: Record<string, string>, body: string, signal: AbortSignal): Request {
+  const self = Object.create(prototype) as LineRequestObject;
+  self[URL_KEY] = url;
+  self[HEADERS] = headers;
+  self[BODY] = body;
+  self[SIGNAL] = signal;
+  const request = self as unknown as Request;
+  attachFastView(request, {
+    readBody(limit) {
+      const bytes = Buffer.from(body);
+      return Promise.resolve(bytes.length > limit ? undefined : bytes);
+    },
+    header: (name) => headers[name],
+  });
+  return request;
+}
