@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { createRequire } from 'node:module';
 import { batchCommand } from './batch-command.js';
 import { idCommand } from './id-command.js';
+import { inspectCommand } from './inspect-command.js';
 import { recordingsCommand } from './recordings-command.js';
 import { serveCommand } from './serve-command.js';
 
@@ -14,7 +15,8 @@ export function createProgram(): Command {
     .addCommand(serveCommand())
     .addCommand(idCommand())
     .addCommand(batchCommand())
-    .addCommand(recordingsCommand());
+    .addCommand(recordingsCommand())
+    .addCommand(inspectCommand());
 }
 
 export async function main(argv: readonly string[]): Promise<void> {
