@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { appendFileSync, mkdirSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 
@@ -9,11 +9,12 @@ import { join, resolve } from 'node:path';
  *
  * Every process (a proxy, or a vitest worker in msw mode) appends to a file of
  * its own, `<data>/usage/<time>-<pid>-<random>.ndjson`, so several workers and
- * processes never write the same file and no entry is lost. Each id is written
- * once per log, the moment it is first used, with one synchronous append: a
- * worker that is torn down right after its last test has already written
- * everything (there is no buffer to flush), and the cost is one small write per
- * distinct recording, never one per request.
+ * processes never write the same file and no entry is lost. The file starts
+ * with one JSON header (run, mode, recordings folder, start time), then holds
+ * each id the process used, once, one per line, written the moment it is first
+ * used with one synchronous write to a descriptor kept open: a worker torn down
+ * right after its last test has already written everything (there is no buffer
+ * to flush), and a run that uses 50,000 recordings adds 50,000 short lines.
  */
 
 const USAGE_FOLDER = 'usage';
@@ -21,24 +22,27 @@ const USAGE_FOLDER = 'usage';
 /** Environment variable naming the run; the vitest global setup sets it so all workers of one run share it. */
 export const RUN_ID_ENV = 'LLM_REPLAY_RUN_ID';
 
-/** One line of a usage log. */
-export interface UsageEntry {
-  /** The recording id used. */
-  id: string;
-  /** When it was first used by this process (ISO 8601). */
-  at: string;
-  /** The mode the recorder ran in. */
-  mode: string;
+/** The first line of a usage log: what every id line after it is about. */
+interface UsageLogHeader {
   /** The run (one `npm test`, or one `llm-replay serve`) the process belonged to. */
   run: string;
-  /** The recordings folder the id was served from or written to, absolute. */
+  /** The mode the recorder ran in. */
+  mode: string;
+  /** The recordings folder the ids were served from or written to, absolute. */
   recordings: string;
+  /** When the log was started (ISO 8601). */
+  at: string;
+}
+
+/** A line of the logs written before the header format: one JSON entry per id, read still. */
+interface LegacyUsageEntry extends UsageLogHeader {
+  id: string;
 }
 
 export interface UsageLogOptions {
   /** The data folder; the log goes in `<data>/usage/`. */
   data: string;
-  /** The recordings folder the recorder uses (stored absolute in each entry). */
+  /** The recordings folder the recorder uses (stored absolute in the header). */
   recordings: string;
   mode: string;
   /** @default process.env.LLM_REPLAY_RUN_ID, else a fresh random id */
@@ -50,6 +54,8 @@ export interface UsageLog {
   readonly file: string;
   /** Notes that an id was used; writes it unless this log already has it. */
   record(id: string): void;
+  /** Closes the file; an id recorded later opens it again. */
+  close(): void;
 }
 
 export function newRunId(): string {
@@ -62,31 +68,45 @@ export function usageFolder(data: string): string {
 
 export function createUsageLog(options: UsageLogOptions): UsageLog {
   const folder = usageFolder(options.data);
-  const recordings = resolve(options.recordings);
-  const run = options.run ?? process.env[RUN_ID_ENV] ?? newRunId();
-  const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\.(\d+)Z$/, '$1Z');
+  const started = new Date();
+  const header: UsageLogHeader = {
+    run: options.run ?? process.env[RUN_ID_ENV] ?? newRunId(),
+    mode: options.mode,
+    recordings: resolve(options.recordings),
+    at: started.toISOString(),
+  };
+  const stamp = header.at.replace(/[-:]/g, '').replace(/\.(\d+)Z$/, '$1Z');
   const file = join(folder, `${stamp}-${process.pid}-${randomBytes(4).toString('hex')}.ndjson`);
   const seen = new Set<string>();
-  let folderReady = false;
+  let fd: number | undefined;
+  let headerWritten = false;
   let failed = false;
   return {
     file,
     record(id) {
       if (seen.has(id) || failed) return;
       seen.add(id);
-      const entry: UsageEntry = { id, at: new Date().toISOString(), mode: options.mode, run, recordings };
       try {
-        if (!folderReady) {
+        if (fd === undefined) {
           mkdirSync(folder, { recursive: true });
-          folderReady = true;
+          // 'a' opens with O_APPEND: every line lands whole at the end of the file.
+          fd = openSync(file, 'a');
         }
-        // 'a' opens with O_APPEND: every line lands whole at the end of the file.
-        appendFileSync(file, `${JSON.stringify(entry)}\n`, { flag: 'a' });
+        if (!headerWritten) {
+          writeSync(fd, `${JSON.stringify(header)}\n`);
+          headerWritten = true;
+        }
+        writeSync(fd, `${id}\n`);
       } catch (error) {
         // A usage log must never fail a request; say so once and stop trying.
         failed = true;
         process.emitWarning(`llm-replay: cannot write the usage log ${file}: ${(error as Error).message}`);
       }
+    },
+    close() {
+      if (fd === undefined) return;
+      closeSync(fd);
+      fd = undefined;
     },
   };
 }
@@ -116,16 +136,16 @@ export interface UsageSummary {
   logs: number;
   /** Distinct runs among the entries that counted. */
   runs: number;
-  /** Entries that counted (after the folder and `since` filters). */
+  /** Ids logged, counted once per log (after the folder and `since` filters). */
   entries: number;
   /** Ids used by at least one counted entry. */
   used: Set<string>;
-  /** Earliest and latest entry that counted. */
+  /** Start of the earliest and the latest log with an entry that counted. */
   first: string | undefined;
   last: string | undefined;
   /** Entries about other recordings folders, left out. */
   otherFolders: number;
-  /** Entries older than `since`, left out. */
+  /** Entries of logs started before `since`, left out. */
   older: number;
   /** Lines that were not valid entries (a torn last line after a crash, say). */
   unreadable: number;
@@ -135,15 +155,22 @@ export interface ReadUsageOptions {
   data: string;
   /** Only entries about this recordings folder count. */
   recordings: string;
-  /** Only entries at or after this time count. */
+  /** Only logs started at or after this time count. */
   since?: Date;
 }
 
-function isEntry(value: unknown): value is UsageEntry {
+function isHeader(value: unknown): value is UsageLogHeader {
   if (typeof value !== 'object' || value === null) return false;
-  const entry = value as Record<string, unknown>;
-  return ['id', 'at', 'mode', 'run', 'recordings'].every((key) => typeof entry[key] === 'string');
+  const fields = value as Record<string, unknown>;
+  return ['run', 'mode', 'recordings', 'at'].every((key) => typeof fields[key] === 'string') && !Number.isNaN(Date.parse(fields['at'] as string));
 }
+
+function isLegacyEntry(value: unknown): value is LegacyUsageEntry {
+  return isHeader(value) && 'id' in value && typeof value.id === 'string';
+}
+
+/** A recording id as the store names files; anything else on an id line is a torn or foreign line. */
+const ID_LINE = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 
 /** The log files under `<data>/usage/`, absolute, sorted by name (which sorts by start time). */
 export async function usageLogFiles(data: string): Promise<string[]> {
@@ -174,6 +201,18 @@ export async function readUsage(options: ReadUsageOptions): Promise<UsageSummary
     unreadable: 0,
   };
   const runs = new Set<string>();
+  /** Counts one id used under `about` (a log's header, or a legacy line's own fields). */
+  const count = (id: string, about: UsageLogHeader): void => {
+    if (about.recordings !== recordings) summary.otherFolders += 1;
+    else if (since !== undefined && Date.parse(about.at) < since) summary.older += 1;
+    else {
+      summary.entries += 1;
+      summary.used.add(id);
+      runs.add(about.run);
+      if (summary.first === undefined || about.at < summary.first) summary.first = about.at;
+      if (summary.last === undefined || about.at > summary.last) summary.last = about.at;
+    }
+  };
   for (const file of files) {
     let text: string;
     try {
@@ -183,32 +222,24 @@ export async function readUsage(options: ReadUsageOptions): Promise<UsageSummary
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') continue;
       throw error;
     }
+    let header: UsageLogHeader | undefined;
     for (const line of text.split('\n')) {
       if (line.trim() === '') continue;
-      let entry: unknown;
+      if (!line.startsWith('{')) {
+        if (header !== undefined && ID_LINE.test(line)) count(line, header);
+        else summary.unreadable += 1;
+        continue;
+      }
+      let value: unknown;
       try {
-        entry = JSON.parse(line);
+        value = JSON.parse(line);
       } catch {
         summary.unreadable += 1;
         continue;
       }
-      if (!isEntry(entry) || Number.isNaN(Date.parse(entry.at))) {
-        summary.unreadable += 1;
-        continue;
-      }
-      if (entry.recordings !== recordings) {
-        summary.otherFolders += 1;
-        continue;
-      }
-      if (since !== undefined && Date.parse(entry.at) < since) {
-        summary.older += 1;
-        continue;
-      }
-      summary.entries += 1;
-      summary.used.add(entry.id);
-      runs.add(entry.run);
-      if (summary.first === undefined || entry.at < summary.first) summary.first = entry.at;
-      if (summary.last === undefined || entry.at > summary.last) summary.last = entry.at;
+      if (isLegacyEntry(value)) count(value.id, value);
+      else if (isHeader(value)) header = value;
+      else summary.unreadable += 1;
     }
   }
   summary.runs = runs.size;

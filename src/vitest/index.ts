@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { LlmReplayError } from '../errors.js';
-import type { Mode, ServerOptions } from '../options.js';
+import { OPTION_SPECS, type Mode, type ServerOptions } from '../options.js';
 import { startServer, type RunningServer } from '../server/start-server.js';
 import { newRunId, RUN_ID_ENV } from '../usage/usage-log.js';
 import { resolveIsolation } from './test-id.js';
@@ -82,9 +82,18 @@ export type GlobalSetup = (project: GlobalSetupProject) => Promise<() => Promise
 
 const SET_ENV = ['OPENAI_BASE_URL', 'OLLAMA_HOST', 'OPENAI_API_KEY', RUN_ID_ENV] as const;
 
+/** Every option the global setup takes: `startServer`'s and its own. */
+const GLOBAL_SETUP_OPTIONS: readonly string[] = [...OPTION_SPECS.map((spec) => spec.key), 'isolation'];
+
 /** A vitest global setup with these options; export it as the default of your own setup file. */
 export function llmReplayGlobalSetup(options: LlmReplayVitestOptions = {}): GlobalSetup {
   return async (project) => {
+    const unknown = Object.keys(options).find((key) => !GLOBAL_SETUP_OPTIONS.includes(key));
+    if (unknown !== undefined) {
+      throw new LlmReplayError('invalid_option', `Unknown option ${JSON.stringify(unknown)} of llmReplayGlobalSetup. Known options: ${GLOBAL_SETUP_OPTIONS.join(', ')}.`, {
+        param: unknown,
+      });
+    }
     const { isolation: isolationOption, ...serverOptions } = options;
     const isolation = resolveIsolation(isolationOption);
     const setupFiles = project.config?.setupFiles;

@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { OPTION_SPECS } from '../../src/options.js';
 import { llmReplayGlobalSetup, type LlmReplayContext } from '../../src/vitest/index.js';
 import { tempDir } from '../support/temp-dir.js';
 
@@ -50,6 +51,10 @@ describe('llm-replay/vitest global setup', () => {
     vi.stubEnv('OPENAI_BASE_URL', undefined);
     await expect(llmReplayGlobalSetup({ mode: 'replay-all' as 'replay' })(project())).rejects.toThrow(
       'Invalid option mode (--mode, LLM_REPLAY_MODE): "replay-all". Expected one of replay, record-if-missing, record, live.',
+    );
+    const typo = { recordigns: './recordings' } as unknown as Parameters<typeof llmReplayGlobalSetup>[0];
+    await expect(llmReplayGlobalSetup(typo)(project())).rejects.toThrow(
+      `Unknown option "recordigns" of llmReplayGlobalSetup. Known options: ${[...OPTION_SPECS.map((spec) => spec.key), 'isolation'].join(', ')}.`,
     );
     vi.stubEnv('LLM_REPLAY_ISOLATION', 'sometimes');
     await expect(llmReplayGlobalSetup()(project())).rejects.toThrow('Invalid option isolation (LLM_REPLAY_ISOLATION): "sometimes".');

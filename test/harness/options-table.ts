@@ -3,12 +3,13 @@ import { DEFAULT_OPTIONS, OPTION_SPECS } from '../../src/options.js';
 const MIB = 1024 * 1024;
 
 function defaultText(value: unknown): string {
-  if (value === undefined) return '—';
+  if (value === undefined || (Array.isArray(value) && value.length === 0)) return '—';
+  if (Array.isArray(value)) return value.map((item) => `\`${String(item)}\``).join(', ');
   if (typeof value === 'number' && value >= MIB && value % MIB === 0) return `\`${value}\` (${value / MIB} MiB)`;
   return `\`${typeof value === 'string' ? `'${value}'` : String(value)}\``;
 }
 
-/** The `startServer` options table of README.md, from OPTION_SPECS and DEFAULT_OPTIONS. */
+/** The `startServer` options table of docs/options.md, from OPTION_SPECS and DEFAULT_OPTIONS. */
 export function optionsTable(): string {
   const rows = OPTION_SPECS.map((spec) => {
     const flag = spec.kind === 'boolean' ? `\`${spec.flag}\` / \`--no-${spec.flag.slice(2)}\`` : `\`${spec.flag}\``;

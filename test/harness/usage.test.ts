@@ -1,8 +1,8 @@
 import { spawn } from 'node:child_process';
-import { readdir, readFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { readUsage, usageLogFiles } from '../../src/usage/usage-log.js';
+import { createUsageLog, readUsage, usageLogFiles } from '../../src/usage/usage-log.js';
 import { tempDir } from '../support/temp-dir.js';
 import { fakeUpstream, inProcess, openai, openaiChats, proxy, recordingFiles } from './helpers.js';
 
@@ -38,9 +38,11 @@ describe('usage log', () => {
     expect(usage.unreadable).toBe(0);
     expect(usage.used.size).toBe(expected.size);
     expect([...usage.used].sort()).toEqual([...expected].sort());
-    // Each log holds each of its ids once.
+    // Each log is its header, then each of its ids once.
     for (const file of files) {
-      const ids = (await readFile(file, 'utf8')).trim().split('\n').map((line) => (JSON.parse(line) as { id: string }).id);
+      const [header, ...ids] = (await readFile(file, 'utf8')).trim().split('\n');
+      expect(JSON.parse(header!)).toMatchObject({ recordings, mode: 'replay' });
+      expect(ids.every((id) => /^[0-9a-f]{12}$/.test(id))).toBe(true);
       expect(new Set(ids).size).toBe(ids.length);
     }
   });
@@ -66,20 +68,46 @@ describe('usage log', () => {
 
     const files = await usageLogFiles(data);
     expect(files).toHaveLength(2);
-    const entries = await Promise.all(
-      files.map(async (file) => (await readFile(file, 'utf8')).trim().split('\n').map((line) => JSON.parse(line) as Record<string, string>)),
-    );
+    const logs = await Promise.all(files.map(async (file) => (await readFile(file, 'utf8')).split('\n')));
     // Two logs were started in the same millisecond at most, so compare without their order.
-    expect(entries.map((lines) => lines.map((line) => line['mode']).join()).sort()).toEqual([
-      'record-if-missing,record-if-missing',
-      'replay,replay',
-    ]);
-    for (const lines of entries) {
-      expect(lines.map((line) => line['id']).sort()).toEqual(ids);
-      expect(lines[0]).toMatchObject({ recordings, at: expect.stringMatching(/^\d{4}-\d\d-\d\dT/), run: expect.any(String) });
+    const headers = logs.map(([header]) => JSON.parse(header!) as Record<string, string>);
+    expect(headers.map((header) => header['mode']).sort()).toEqual(['record-if-missing', 'replay']);
+    for (const [header, ...lines] of logs) {
+      expect(JSON.parse(header!)).toEqual({ run: expect.any(String), mode: expect.any(String), recordings, at: expect.stringMatching(/^\d{4}-\d\d-\d\dT/) });
+      // Each id once, however many requests used it: three rounds of replay wrote two lines.
+      expect(lines.slice(0, -1).sort()).toEqual(ids);
+      expect(lines.at(-1)).toBe('');
     }
     const usage = await readUsage({ data, recordings });
     expect(usage).toMatchObject({ logs: 2, runs: 2, entries: 4 });
+  });
+
+  it('still reads logs written one JSON entry per line, next to logs with a header, and skips torn lines', async () => {
+    const data = await tempDir();
+    const recordings = '/srv/recordings';
+    await mkdir(join(data, 'usage'));
+    const legacy = (id: string, at: string, folder = recordings) => JSON.stringify({ id, at, mode: 'replay', run: 'r1', recordings: folder });
+    await writeFile(
+      join(data, 'usage', '20260101T000000000Z-1-aaaaaaaa.ndjson'),
+      [legacy('aaaaaaaaaaaa', '2026-01-01T00:00:00.000Z'), legacy('bbbbbbbbbbbb', '2026-01-01T00:00:01.000Z', '/elsewhere'), '{"id": "torn'].join('\n'),
+    );
+    const log = createUsageLog({ data, recordings, mode: 'replay', run: 'r2' });
+    log.record('cccccccccccc');
+    log.record('aaaaaaaaaaaa');
+    log.record('cccccccccccc');
+    log.close();
+    // An id recorded after close reopens the file without a second header.
+    log.record('dddddddddddd');
+    log.close();
+    expect((await readFile(log.file, 'utf8')).split('\n').slice(1)).toEqual(['cccccccccccc', 'aaaaaaaaaaaa', 'dddddddddddd', '']);
+    await writeFile(join(data, 'usage', 'zz-headerless.ndjson'), 'eeeeeeeeeeee\n');
+
+    const usage = await readUsage({ data, recordings });
+    expect([...usage.used].sort()).toEqual(['aaaaaaaaaaaa', 'cccccccccccc', 'dddddddddddd']);
+    expect(usage).toMatchObject({ logs: 3, runs: 2, entries: 4, otherFolders: 1, unreadable: 2, first: '2026-01-01T00:00:00.000Z' });
+    const recent = await readUsage({ data, recordings, since: new Date('2026-06-01T00:00:00Z') });
+    expect([...recent.used].sort()).toEqual(['aaaaaaaaaaaa', 'cccccccccccc', 'dddddddddddd']);
+    expect(recent).toMatchObject({ entries: 3, older: 1 });
   });
 
   it('is written in-process by the msw handlers, and counts only entries about the recordings folder asked for', async () => {
