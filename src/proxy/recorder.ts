@@ -11,7 +11,7 @@ import { TEST_ID_HEADER } from '../web/headers.js';
 import { decide, looksUp } from './decide.js';
 import { forward } from './forward.js';
 import { replay } from './replay.js';
-import { bodyModeOf, bodyValue, readBodyBytes } from './request-body.js';
+import { bodyValue, readBodyBytes } from './request-body.js';
 import { createKeyer } from './request-key.js';
 import type { Upstream } from './upstream.js';
 
@@ -129,7 +129,7 @@ export function createRecorder(options: RecorderOptions): Recorder {
       const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
       testId = context.testId ?? headerOf(request, TEST_ID_HEADER);
       const parsed = (): JsonValue => (body ??= bodyValue(request, path, text));
-      const key = keyOf({ method, path, search, testId, bodyMode: bodyModeOf(headerOf(request, 'content-type')), text, body: parsed });
+      const key = keyOf({ method, path, search, testId, contentType: headerOf(request, 'content-type'), text, body: parsed });
       ({ id, keyPath } = key);
       const { repeat } = key;
       if (mode === 'record-if-missing') await waitFor(inFlight.get(id));
@@ -138,7 +138,8 @@ export function createRecorder(options: RecorderOptions): Recorder {
       if (step === 'replay') {
         source = 'recording';
         options.onUse?.(id);
-        response = await replay(recorded!, id, path, replayTiming, request.signal);
+        // A timed replay stops when the client leaves; a fast one needs no signal (reading it costs).
+        response = await replay(recorded!, id, path, replayTiming, replayTiming === 'fast' ? undefined : request.signal);
       } else if (step === 'miss') {
         source = 'miss';
         if (repeat > 1) throw repeatMissing(method, keyPath, id, repeat);
@@ -180,17 +181,9 @@ export function createRecorder(options: RecorderOptions): Recorder {
     if (observed) {
       const ms = performance.now() - started;
       options.log?.(`${method} ${path} ${id} ${source} ${response.status} ${ms.toFixed(1)}ms`);
-      options.onExchange?.({
-        id: id === '-' ? undefined : id,
-        method,
-        path: keyPath,
-        testId,
-        source,
-        status: response.status,
-        ms,
-        at: Date.now() - ms,
-        ...(source === 'miss' && body !== undefined ? { body } : {}),
-      });
+      const event: ExchangeEvent = { id: id === '-' ? undefined : id, method, path: keyPath, testId, source, status: response.status, ms, at: Date.now() - ms };
+      if (source === 'miss' && body !== undefined) event.body = body;
+      options.onExchange?.(event);
     }
     return response;
   }

@@ -1,7 +1,6 @@
 import type { JsonValue } from '../recording/json-value.js';
 import type { MatchRules } from '../recording/match-rules.js';
 import { queryOf, queryWithout, recordingIdForBody } from '../recording/recording-id.js';
-import type { BodyMode } from './request-body.js';
 
 /** Request texts longer than this are hashed every time: memoising them would cost more memory than it saves time. */
 const ID_MEMO_MAX_TEXT = 16 * 1024;
@@ -15,8 +14,8 @@ export interface KeyInput {
   /** The query string as received (`?a=1`), or `''`. */
   search: string;
   testId: string | undefined;
-  /** How the content type says to read the body. */
-  bodyMode: BodyMode;
+  /** The content type, which decides how the body is read (see bodyModeOf). */
+  contentType: string | undefined;
   text: string;
   /** The body parsed as the id sees it (called only when the id is not memoised). */
   body: () => JsonValue;
@@ -47,7 +46,7 @@ export function createKeyer(rules: MatchRules, secretParams: readonly string[]):
 
   function plainId(input: KeyInput, keyPath: string): string {
     if (input.text.length > ID_MEMO_MAX_TEXT) return hash(input, keyPath);
-    const memoKey = `${input.method} ${keyPath}\n${input.testId ?? ''}\n${input.bodyMode}\n${input.text}`;
+    const memoKey = `${input.method} ${keyPath}\n${input.testId ?? ''}\n${input.contentType ?? ''}\n${input.text}`;
     let id = memo.get(memoKey);
     if (id === undefined) {
       id = hash(input, keyPath);

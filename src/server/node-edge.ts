@@ -50,14 +50,10 @@ async function writeResponse(response: Response, res: ServerResponse): Promise<v
 export function toNodeListener(handler: FetchHandler): (req: IncomingMessage, res: ServerResponse) => void {
   return (req, res) => {
     const origin = `http://${req.headers.host ?? 'localhost'}`;
-    const gone = new AbortController();
-    res.once('close', () => {
-      if (!res.writableFinished) gone.abort();
-    });
     void (async () => {
       let response: Response;
       try {
-        response = await handler(nodeRequest(req, origin, gone.signal));
+        response = await handler(nodeRequest(req, res, origin));
       } catch (error) {
         response = toLlmReplayError(error).toResponse();
       }

@@ -1,4 +1,4 @@
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import { attachFastView } from '../web/fast-request.js';
 
@@ -8,6 +8,7 @@ const HEADERS = Symbol('headers');
 const BYTES = Symbol('bytes');
 const REAL = Symbol('real');
 const SIGNAL = Symbol('signal');
+const RESPONSE = Symbol('response');
 
 interface NodeRequestObject {
   [INCOMING]: IncomingMessage;
@@ -15,7 +16,29 @@ interface NodeRequestObject {
   [HEADERS]?: Headers;
   [BYTES]?: Uint8Array;
   [REAL]?: Request;
-  [SIGNAL]: AbortSignal;
+  [SIGNAL]?: AbortSignal;
+  [RESPONSE]: ServerResponse;
+}
+
+/**
+ * Aborts when the client goes away before its answer is written. Made on
+ * first use: an AbortController per request was the largest cost of a
+ * replay, which never reads it.
+ */
+function signalOf(self: NodeRequestObject): AbortSignal {
+  if (self[SIGNAL] === undefined) {
+    const controller = new AbortController();
+    const res = self[RESPONSE];
+    if (res.closed) {
+      if (!res.writableFinished) controller.abort();
+    } else {
+      res.once('close', () => {
+        if (!res.writableFinished) controller.abort();
+      });
+    }
+    self[SIGNAL] = controller.signal;
+  }
+  return self[SIGNAL];
 }
 
 function headersOf(self: NodeRequestObject): Headers {
@@ -35,7 +58,7 @@ function real(self: NodeRequestObject): Request {
   const hasBody = method !== 'GET' && method !== 'HEAD';
   const body = !hasBody ? null : (self[BYTES] ?? (Readable.toWeb(req) as ReadableStream<Uint8Array>));
   // Node's fetch needs `duplex` to accept a streaming body.
-  self[REAL] = new Request(self[URL_KEY], { method, headers: headersOf(self), body, duplex: 'half', signal: self[SIGNAL] } as RequestInit);
+  self[REAL] = new Request(self[URL_KEY], { method, headers: headersOf(self), body, duplex: 'half', signal: signalOf(self) } as RequestInit);
   return self[REAL];
 }
 
@@ -51,7 +74,7 @@ Object.defineProperties(prototype, {
   method: { get: (function (this: NodeRequestObject) { return this[INCOMING].method ?? 'GET'; }) },
   url: { get: (function (this: NodeRequestObject) { return this[URL_KEY]; }) },
   headers: { get: (function (this: NodeRequestObject) { return headersOf(this); }) },
-  signal: { get: (function (this: NodeRequestObject) { return this[SIGNAL]; }) },
+  signal: { get: (function (this: NodeRequestObject) { return signalOf(this); }) },
 });
 for (const key of ['destination', 'referrer', 'referrerPolicy', 'mode', 'credentials', 'cache', 'redirect', 'integrity', 'keepalive', 'body', 'bodyUsed', 'duplex'] as const) {
   Object.defineProperty(prototype, key, {
@@ -94,11 +117,11 @@ function readIncoming(self: NodeRequestObject, limit: number): Promise<Uint8Arra
   });
 }
 
-/** `signal` aborts when the client goes away before its answer is written. */
-export function nodeRequest(req: IncomingMessage, origin: string, signal: AbortSignal): Request {
+/** `signal` aborts when the client goes away before `res` is written. */
+export function nodeRequest(req: IncomingMessage, res: ServerResponse, origin: string): Request {
   const self = Object.create(prototype) as NodeRequestObject;
   self[INCOMING] = req;
-  self[SIGNAL] = signal;
+  self[RESPONSE] = res;
   self[URL_KEY] = origin + (req.url ?? '/');
   const request = self as unknown as Request;
   attachFastView(request, {

@@ -89,6 +89,8 @@ describe('a server killed while recording', () => {
     const body = JSON.stringify({ model: 'llama3.2:3b', messages: [{ role: 'user', content: 'after the restart' }] });
     const response = await fetch(`${url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
     expect(response.status).toBe(200);
+    // The file is written before the client reads the end of the answer.
+    await response.text();
     expect(tempFiles(recordings)).toEqual([]);
     for (const name of (await readdir(join(recordings, 'responses'))).filter((file) => file.endsWith('.json'))) {
       const text = await readFile(join(recordings, 'responses', name), 'utf8');
