@@ -10,7 +10,7 @@ import { headerOf, pathAndSearch } from '../web/fast-request.js';
 import { TEST_ID_HEADER } from '../web/headers.js';
 import { decide, looksUp } from './decide.js';
 import { forward } from './forward.js';
-import { replay } from './replay.js';
+import { replayAtOnce, replayPaced } from './replay.js';
 import { bodyValue, readBodyBytes } from './request-body.js';
 import { createKeyer } from './request-key.js';
 import type { Upstream } from './upstream.js';
@@ -138,8 +138,11 @@ export function createRecorder(options: RecorderOptions): Recorder {
       if (step === 'replay') {
         source = 'recording';
         options.onUse?.(id);
-        // A timed replay stops when the client leaves; a fast one needs no signal (reading it costs).
-        response = await replay(recorded!, id, path, replayTiming, replayTiming === 'fast' ? undefined : request.signal);
+        // A paced replay stops when the client leaves; one at once needs no signal (making it costs).
+        response =
+          replayTiming === 'fast'
+            ? replayAtOnce(recorded!, id, path)
+            : await replayPaced(recorded!, id, path, replayTiming, request.signal);
       } else if (step === 'miss') {
         source = 'miss';
         if (repeat > 1) throw repeatMissing(method, keyPath, id, repeat);

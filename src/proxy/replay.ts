@@ -62,31 +62,38 @@ function render(envelope: RecordingEnvelope, id: string, path: string): Rendered
   return rendered;
 }
 
-const sleep = (ms: number, signal: AbortSignal | undefined): Promise<void> =>
+const sleep = (ms: number, signal: AbortSignal): Promise<void> =>
   new Promise((done) => {
-    if (ms <= 0 || signal?.aborted === true) return done();
+    if (ms <= 0 || signal.aborted) return done();
     const timer = setTimeout(done, ms);
-    signal?.addEventListener('abort', () => {
+    signal.addEventListener('abort', () => {
       clearTimeout(timer);
       done();
     }, { once: true });
   });
 
 /**
- * The answer a recording holds, exactly as the upstream framed it. With a
- * timing other than `fast`, headers and each stream frame are sent at their
- * recorded times (multiplied by the factor); a recording made without times
- * is served at once.
+ * The answer a recording holds, exactly as the upstream framed it, at once.
+ * Synchronous: most requests of a test run take this path.
  */
-export async function replay(
+export function replayAtOnce(envelope: RecordingEnvelope, id: string, path: string): Response {
+  return fixedResponse(render(envelope, id, path).parts);
+}
+
+/**
+ * The same answer with its headers and each stream frame sent at their
+ * recorded times multiplied by the factor of `timing`; a recording made
+ * without times is served at once.
+ */
+export async function replayPaced(
   envelope: RecordingEnvelope,
   id: string,
   path: string,
-  timing: ReplayTiming,
-  signal?: AbortSignal,
+  timing: Exclude<ReplayTiming, 'fast'>,
+  signal: AbortSignal,
 ): Promise<Response> {
   const rendered = render(envelope, id, path);
-  const factor = timing === 'fast' ? 0 : timing === 'recorded' ? 1 : timing;
+  const factor = timing === 'recorded' ? 1 : timing;
   if (factor === 0) return fixedResponse(rendered.parts);
   const started = performance.now();
   const until = (atMs: number): Promise<void> => sleep(atMs * factor - (performance.now() - started), signal);
