@@ -48,6 +48,14 @@ for (const key of ['clone', 'blob', 'arrayBuffer', 'text', 'json', 'formData', '
   });
 }
 
+attachFastView(prototype, {
+  readBody(request, limit) {
+    const bytes = Buffer.from((request as unknown as LineRequestObject)[BODY]);
+    return Promise.resolve(bytes.length > limit ? undefined : bytes);
+  },
+  header: (request, name) => (request as unknown as LineRequestObject)[HEADERS][name],
+});
+
 /**
  * The request one batch line sends through the recorder: `POST url` with
  * `headers` (lower-case names, shared between the lines of a batch, never
@@ -60,13 +68,5 @@ export function lineRequest(url: string, headers: Record<string, string>, body: 
   self[HEADERS] = headers;
   self[BODY] = body;
   self[SIGNAL] = signal;
-  const request = self as unknown as Request;
-  attachFastView(request, {
-    readBody(limit) {
-      const bytes = Buffer.from(body);
-      return Promise.resolve(bytes.length > limit ? undefined : bytes);
-    },
-    header: (name) => headers[name],
-  });
-  return request;
+  return self as unknown as Request;
 }

@@ -16,7 +16,7 @@ export async function readBodyBytes(request: Request, path: string, limit: numbe
   if (declared > limit) throw tooLarge(`${declared} bytes`);
   const view = fastViewOf(request);
   if (view !== undefined) {
-    const bytes = await view.readBody(limit);
+    const bytes = await view.readBody(request, limit);
     if (bytes === undefined) throw tooLarge(`more than ${limit} bytes`);
     return bytes;
   }

@@ -6,13 +6,7 @@ import { nodeRequest } from './node-request.js';
 
 export type FetchHandler = (request: Request) => Promise<Response>;
 
-async function writeResponse(response: Response, res: ServerResponse): Promise<void> {
-  const fixed = fixedPartsOf(response);
-  if (fixed !== undefined) {
-    res.writeHead(fixed.status, fixed.headers);
-    res.end(fixed.body);
-    return;
-  }
+async function writeStreamed(response: Response, res: ServerResponse): Promise<void> {
   const headers: string[] = [];
   response.headers.forEach((value, name) => headers.push(name, value));
   res.writeHead(response.status, headers);
@@ -43,26 +37,38 @@ async function writeResponse(response: Response, res: ServerResponse): Promise<v
   }
 }
 
+function writeResponse(response: Response, res: ServerResponse): void {
+  try {
+    const fixed = fixedPartsOf(response);
+    if (fixed === undefined) {
+      writeStreamed(response, res).catch(() => res.destroy());
+      return;
+    }
+    res.writeHead(fixed.status, fixed.headers);
+    res.end(fixed.body);
+  } catch {
+    // The client went away or the stream broke mid-answer; nothing left to tell it.
+    res.destroy();
+  }
+}
+
 /**
  * The only place that touches node:http: turns each IncomingMessage into a
  * web Request, runs the handler, and writes its Response back, streaming.
+ * Promise callbacks rather than an async function: a replay is answered in
+ * fewer turns of the microtask queue.
  */
 export function toNodeListener(handler: FetchHandler): (req: IncomingMessage, res: ServerResponse) => void {
   return (req, res) => {
-    const origin = `http://${req.headers.host ?? 'localhost'}`;
-    void (async () => {
-      let response: Response;
-      try {
-        response = await handler(nodeRequest(req, res, origin));
-      } catch (error) {
-        response = toLlmReplayError(error).toResponse();
-      }
-      try {
-        await writeResponse(response, res);
-      } catch {
-        // The client went away or the stream broke mid-answer; nothing left to tell it.
-        res.destroy();
-      }
-    })();
+    let answer: Promise<Response>;
+    try {
+      answer = handler(nodeRequest(req, res, `http://${req.headers.host ?? 'localhost'}`));
+    } catch (error) {
+      answer = Promise.reject(error);
+    }
+    answer.then(
+      (response) => writeResponse(response, res),
+      (error: unknown) => writeResponse(toLlmReplayError(error).toResponse(), res),
+    );
   };
 }

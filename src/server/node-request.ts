@@ -117,25 +117,26 @@ function readIncoming(self: NodeRequestObject, limit: number): Promise<Uint8Arra
   });
 }
 
+attachFastView(prototype, {
+  readBody(request, limit) {
+    const self = request as unknown as NodeRequestObject;
+    if (self[REAL] !== undefined) {
+      return self[REAL].arrayBuffer().then((buffer) => (buffer.byteLength > limit ? undefined : new Uint8Array(buffer)));
+    }
+    if (self[BYTES] !== undefined) return Promise.resolve(self[BYTES]);
+    return readIncoming(self, limit);
+  },
+  header(request, name) {
+    const value = (request as unknown as NodeRequestObject)[INCOMING].headers[name];
+    return Array.isArray(value) ? value.join(', ') : value;
+  },
+});
+
 /** `signal` aborts when the client goes away before `res` is written. */
 export function nodeRequest(req: IncomingMessage, res: ServerResponse, origin: string): Request {
   const self = Object.create(prototype) as NodeRequestObject;
   self[INCOMING] = req;
   self[RESPONSE] = res;
   self[URL_KEY] = origin + (req.url ?? '/');
-  const request = self as unknown as Request;
-  attachFastView(request, {
-    readBody(limit) {
-      if (self[REAL] !== undefined) {
-        return self[REAL].arrayBuffer().then((buffer) => (buffer.byteLength > limit ? undefined : new Uint8Array(buffer)));
-      }
-      if (self[BYTES] !== undefined) return Promise.resolve(self[BYTES]);
-      return readIncoming(self, limit);
-    },
-    header(name) {
-      const value = req.headers[name];
-      return Array.isArray(value) ? value.join(', ') : value;
-    },
-  });
-  return request;
+  return self as unknown as Request;
 }

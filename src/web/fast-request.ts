@@ -5,15 +5,19 @@
  */
 export interface FastRequestView {
   /** The body bytes, or undefined when there are more than `limit`. */
-  readBody(limit: number): Promise<Uint8Array | undefined>;
+  readBody(request: Request, limit: number): Promise<Uint8Array | undefined>;
   /** One header value by lower-case name. */
-  header(name: string): string | undefined;
+  header(request: Request, name: string): string | undefined;
 }
 
 const FAST_VIEW = Symbol('llm-replay.fastRequestView');
 
-export function attachFastView(request: Request, view: FastRequestView): void {
-  (request as unknown as { [FAST_VIEW]: FastRequestView })[FAST_VIEW] = view;
+/**
+ * Gives `target` the view: a prototype, so its requests share one view and
+ * nothing is allocated per request.
+ */
+export function attachFastView(target: object, view: FastRequestView): void {
+  (target as { [FAST_VIEW]?: FastRequestView })[FAST_VIEW] = view;
 }
 
 export function fastViewOf(request: Request): FastRequestView | undefined {
@@ -22,7 +26,7 @@ export function fastViewOf(request: Request): FastRequestView | undefined {
 
 export function headerOf(request: Request, name: string): string | undefined {
   const view = fastViewOf(request);
-  return view === undefined ? (request.headers.get(name) ?? undefined) : view.header(name);
+  return view === undefined ? (request.headers.get(name) ?? undefined) : view.header(request, name);
 }
 
 /** Path and query of a request URL as sent, without `new URL`'s cost or its dot-segment rewriting. */
