@@ -76,6 +76,66 @@ let maxDepth = MAX_JSON_DEPTH;
  * ({@link MAX_JSON_DEPTH}; recording files take {@link MAX_RECORDING_DEPTH}).
  */
 export function parseJson(text: string, limit = MAX_JSON_DEPTH): JsonValue {
+  return parseNatively(text, limit) ?? parseByHand(text, limit);
+}
+
+/**
+ * Every number in value position (after `:`, `,` or `[`), with whatever
+ * follows it that could continue a lexeme, and number-like runs inside
+ * strings, which only cost the fast path below.
+ */
+const NUMBER_LEXEME = /[:,[]\s*-?\d[\d.eE+-]*/g;
+
+/**
+ * JSON.parse, about three times faster than the parser below, gives the same
+ * value whenever every number's lexeme is the one JavaScript prints for it
+ * (`0.5`, `1700000000`, not `0.0`, `1e2` or 2^64): numbers then become
+ * LosslessNumbers of that same text. Undefined when that does not hold, the
+ * text is not plain JSON (NaN, errors, which the parser below reports) or it
+ * nests deeper than `limit`.
+ */
+function parseNatively(text: string, limit: number): JsonValue | undefined {
+  NUMBER_LEXEME.lastIndex = 0;
+  for (let match = NUMBER_LEXEME.exec(text); match !== null; match = NUMBER_LEXEME.exec(text)) {
+    const lexeme = match[0].slice(1).trim();
+    if (String(Number(lexeme)) !== lexeme) return undefined;
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  // A bare number (its lexeme was not checked) is left to the parser below.
+  return withLosslessNumbers(value, 0, limit) ? (value as JsonValue) : undefined;
+}
+
+/**
+ * Replaces the numbers inside a JSON.parse result with LosslessNumbers, in
+ * place. False when it nests deeper than `limit` (or is itself a number,
+ * which the caller leaves to the parser below).
+ */
+function withLosslessNumbers(value: unknown, level: number, limit: number): boolean {
+  if (typeof value !== 'object' || value === null) return typeof value !== 'number';
+  if (level >= limit) return false;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const item: unknown = value[i];
+      if (typeof item === 'number') value[i] = new LosslessNumber(String(item));
+      else if (!withLosslessNumbers(item, level + 1, limit)) return false;
+    }
+    return true;
+  }
+  const object = value as JsonObject;
+  for (const key of Object.keys(object)) {
+    const item: unknown = object[key];
+    if (typeof item === 'number') setJsonKey(object, key, new LosslessNumber(String(item)));
+    else if (!withLosslessNumbers(item, level + 1, limit)) return false;
+  }
+  return true;
+}
+
+function parseByHand(text: string, limit: number): JsonValue {
   src = text;
   pos = 0;
   depth = 0;

@@ -1,0 +1,72 @@
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { LosslessNumber, parse as losslessParse, stringify } from 'lossless-json';
+import { describe, expect, it } from 'vitest';
+import type { JsonValue } from '../../src/recording/json-value.js';
+import { JsonTooDeepError, MAX_JSON_DEPTH, MAX_RECORDING_DEPTH, parseJson } from '../../src/recording/parse-json.js';
+
+const ROOT = join(import.meta.dirname, '../..');
+
+function jsonFiles(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name);
+    if (statSync(path).isDirectory()) return jsonFiles(path);
+    return name.endsWith('.json') ? [path] : [];
+  });
+}
+
+/** Keys in order, numbers as lexemes: what an id and a rewritten file depend on. */
+function shape(value: JsonValue): unknown {
+  if (value instanceof LosslessNumber) return { lexeme: value.value };
+  if (Array.isArray(value)) return value.map(shape);
+  if (typeof value === 'object' && value !== null) return Object.entries(value).map(([key, item]) => [key, shape(item)]);
+  return value;
+}
+
+// parseJson takes JSON.parse when every number prints as it is written, and its own parser otherwise;
+// lossless-json's parser is the independent reference for both.
+describe('parseJson and its JSON.parse fast path', () => {
+  const files = [...jsonFiles(join(ROOT, 'recordings')), ...jsonFiles(join(ROOT, 'fixtures'))];
+
+  it.each(files.map((file) => [file.slice(ROOT.length + 1), file]))('reads %s exactly as lossless-json does', (_name, file) => {
+    const text = readFileSync(file, 'utf8');
+    const value = parseJson(text, MAX_RECORDING_DEPTH);
+    expect(shape(value)).toEqual(shape(losslessParse(text) as JsonValue));
+    expect(stringify(value)).toBe(stringify(losslessParse(text)));
+  });
+
+  it.each([
+    ['canonical numbers', '{"a":0.5,"b":1700000000,"c":-3,"d":[1,2.25,1e+21],"e":0}'],
+    ['numbers after newlines and indentation', '{\n  "a": [\n    0.0,\n    1.50\n  ],\n  "b":\t1E5\n}'],
+    ['a non-canonical number after canonical ones', '[1,2,3,4.0]'],
+    ['integers past 2^53', '{"big":12345678901234567890,"small":1}'],
+    ['negative zero and tiny numbers', '[-0,0.0000001,1e-7]'],
+    ['number-like text inside strings', '{"t":"at 06:03:09, [07] ok","n":7}'],
+    ['integer-like keys, which objects order first', '{"b":1,"2":2,"a":{"10":1.0,"1":2}}'],
+    ['escapes and lone surrogates', '{"s":"\\ud800 \\u00e9 \\n","n":[1.0]}'],
+  ])('keeps keys in order and every lexeme: %s', (_case, text) => {
+    const value = parseJson(text);
+    expect(shape(value)).toEqual(shape(losslessParse(text) as JsonValue));
+    expect(stringify(value)).toBe(stringify(losslessParse(text)));
+  });
+
+  it('writes a "__proto__" key holding a number as data on either path', () => {
+    for (const text of ['{"__proto__":5,"x":1}', '{"__proto__":5.0,"x":1}']) {
+      const value = parseJson(text) as Record<string, JsonValue>;
+      expect(Object.getPrototypeOf(value)).toBe(Object.prototype);
+      expect(Object.keys(value)).toEqual(['__proto__', 'x']);
+      expect(stringify(value)).toBe(text);
+    }
+  });
+
+  it('reads a bare number with its lexeme', () => {
+    expect((parseJson('5') as LosslessNumber).value).toBe('5');
+    expect((parseJson(' 2.50 ') as LosslessNumber).value).toBe('2.50');
+  });
+
+  it('refuses nesting past the limit with the position, though JSON.parse reads it', () => {
+    const deep = `{"a":${'['.repeat(MAX_JSON_DEPTH)}1${']'.repeat(MAX_JSON_DEPTH)}}`;
+    expect(() => parseJson(deep)).toThrow(JsonTooDeepError);
+    expect(stringify(parseJson(deep, MAX_JSON_DEPTH + 1))).toBe(deep);
+  });
+});
