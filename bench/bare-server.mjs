@@ -1,12 +1,10 @@
 // The baseline for the replay benchmark: a bare node:http server that answers
-// each path with fixed bytes, as fast as Node can. Usage: node bare-server.mjs SPEC.json
+// each path with fixed headers and bytes (llm-replay's own answer), as fast as Node can. Usage: node bare-server.mjs SPEC.json
 import { createServer } from 'node:http';
 import { readFileSync } from 'node:fs';
 
 const spec = JSON.parse(readFileSync(process.argv[2], 'utf8'));
-const routes = new Map(
-  Object.entries(spec).map(([path, { contentType, body }]) => [path, { contentType, body: Buffer.from(body, 'base64') }]),
-);
+const routes = new Map(Object.entries(spec).map(([path, { headers, body }]) => [path, { headers, body: Buffer.from(body, 'base64') }]));
 const server = createServer({ keepAliveTimeout: 30_000 }, (req, res) => {
   req.resume();
   req.on('end', () => {
@@ -15,7 +13,7 @@ const server = createServer({ keepAliveTimeout: 30_000 }, (req, res) => {
       res.writeHead(404).end();
       return;
     }
-    res.writeHead(200, { 'content-type': route.contentType, 'content-length': route.body.length });
+    res.writeHead(200, route.headers);
     res.end(route.body);
   });
 });
