@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { LlmReplayError } from './errors.js';
+import { resolveOptions } from './options.js';
 import { createMatchRules, NO_RULES, type LlmReplayConfig, type MatchRules } from './recording/match-rules.js';
 
 /** The file looked for in the working directory when no config is named. */
@@ -32,4 +33,14 @@ export function loadMatchRules(config: string | LlmReplayConfig | undefined, cwd
     throw new LlmReplayError('invalid_option', `The config file ${file} is not valid JSON (${(error as Error).message}).`, { cause: error });
   }
   return createMatchRules(parsed as LlmReplayConfig, file);
+}
+
+/**
+ * The rules a command (`id`, `recordings why | verify | import | prune | ...`)
+ * works under, found as `serve` finds them: `--config FILE`, else
+ * `LLM_REPLAY_CONFIG`, else `llm-replay.config.json` in `cwd` when present.
+ */
+export function loadCommandRules(flag: string | undefined, env: Record<string, string | undefined>, cwd: string): MatchRules {
+  const { config } = resolveOptions(flag === undefined ? {} : { config: flag }, { LLM_REPLAY_CONFIG: env['LLM_REPLAY_CONFIG'] });
+  return loadMatchRules(config, cwd);
 }

@@ -67,7 +67,8 @@ export function renderBatch(row: BatchRow): BatchObject {
 }
 
 function batchNotFound(id: string): LlmReplayError {
-  return new LlmReplayError('not_found', `No such Batch object: ${id}`, { param: 'batch_id' });
+  // OpenAI's wording for a batch id it does not know.
+  return new LlmReplayError('not_found', `No batch found with id '${id}'.`, { param: 'batch_id' });
 }
 
 /** Metadata compared by content, whatever the key order. */

@@ -199,9 +199,11 @@ export function checkCreateParams(body: Record<string, unknown>): CreateBatchPar
   }
   const endpoint = body['endpoint'];
   if (typeof endpoint !== 'string' || !(BATCH_ENDPOINTS as readonly string[]).includes(endpoint)) {
+    // OpenAI's wording, which clients and users already know.
+    const supported = BATCH_ENDPOINTS.map((value) => `'${value}'`);
     throw new LlmReplayError(
       'invalid_value',
-      `Invalid endpoint: ${typeof endpoint === 'string' ? endpoint : describe(endpoint)}. Supported values: ${BATCH_ENDPOINTS.join(', ')}.`,
+      `Invalid value: ${typeof endpoint === 'string' ? `'${endpoint}'` : describe(endpoint)}. Supported values are: ${supported.slice(0, -1).join(', ')}, and ${supported.at(-1)!}.`,
       { param: 'endpoint' },
     );
   }

@@ -1,5 +1,6 @@
 import { relative, resolve } from 'node:path';
 import { Command, Option } from 'commander';
+import { loadCommandRules } from '../config.js';
 import { LlmReplayError, toLlmReplayError } from '../errors.js';
 import { DEFAULT_OPTIONS, resolveOptions } from '../options.js';
 import { deleteRecordings, planPrune, resetUsage, type PrunePlan } from '../usage/prune.js';
@@ -23,6 +24,7 @@ const EXIT_USAGE = 2;
 interface PruneFlags {
   unused?: boolean;
   recordings?: string;
+  config?: string;
   data?: string;
   since?: string;
   yes?: boolean;
@@ -59,7 +61,8 @@ function noUsageReason(plan: PrunePlan, logFolder: string): string | undefined {
 /**
  * `llm-replay recordings prune --unused [--recordings DIR] [--data DIR] [--since DATE] [--yes] [--json] [--reset-usage]`.
  * Lists the recordings no logged run used; deletes them only with `--yes`.
- * `--recordings` is the `recordings` group's option when mounted there, and its own otherwise.
+ * `--recordings` and `--config` are the `recordings` group's options when mounted there, and its own otherwise:
+ * a recording named by an id its request no longer gives under the matching rules is kept, to be renamed.
  */
 export function pruneCommand(overrides: Partial<PruneCommandIo> = {}): Command {
   const io: PruneCommandIo = {
@@ -76,6 +79,7 @@ export function pruneCommand(overrides: Partial<PruneCommandIo> = {}): Command {
     .description('find recordings no logged test run used (usage logs in DATA/usage/) and delete them with --yes')
     .option('--unused', 'select the recordings that no logged run used')
     .addOption(new Option('--recordings <dir>', `recordings folder (env LLM_REPLAY_RECORDINGS, default ${DEFAULT_OPTIONS.recordings})`).hideHelp())
+    .addOption(new Option('--config <file>', 'matching rules file (env LLM_REPLAY_CONFIG, default llm-replay.config.json when present)').hideHelp())
     .option('--data <dir>', `data folder holding usage/ (env LLM_REPLAY_DATA, default ${DEFAULT_OPTIONS.data})`)
     .option('--since <date>', 'count only usage logged at or after this ISO 8601 date or time')
     .option('--yes', 'really delete (without it, only list what would be deleted)')
@@ -115,7 +119,7 @@ async function prune(flags: PruneFlags, io: PruneCommandIo): Promise<void> {
   let refused: string | undefined;
 
   if (flags.unused === true) {
-    const plan = await planPrune({ recordings, data, since });
+    const plan = await planPrune({ recordings, data, since, rules: loadCommandRules(flags.config, io.env, io.cwd) });
     refused = noUsageReason(plan, logFolder);
     const { usage } = plan;
     Object.assign(result, {
@@ -128,17 +132,24 @@ async function prune(flags: PruneFlags, io: PruneCommandIo): Promise<void> {
       first: usage.first ?? null,
       last: usage.last ?? null,
       total: plan.total,
-      used: plan.total - plan.unused.length,
+      used: plan.total - plan.unused.length - plan.misnamed.length,
       unused: refused === undefined ? plan.unused.map((r) => ({ id: r.id, file: r.file, endpoint: r.endpoint ?? null, model: r.model ?? null })) : null,
+      misnamed: refused === undefined ? plan.misnamed.map((r) => ({ id: r.id, file: r.file, expected: r.expected })) : null,
       deleted: false,
     });
     if (refused === undefined) {
       out.push(
         `Usage from ${usage.logs} log(s) in ${logFolder}: ${usage.runs} run(s), ${usage.first} to ${usage.last}${since === undefined ? '' : ` (since ${since.toISOString()})`}.`,
-        `${plan.total} recording(s) in ${show(plan.recordings)}: ${plan.total - plan.unused.length} used, ${plan.unused.length} unused.`,
+        `${plan.total} recording(s) in ${show(plan.recordings)}: ${plan.total - plan.unused.length - plan.misnamed.length} used, ${plan.unused.length} unused${plan.misnamed.length === 0 ? '' : `, ${plan.misnamed.length} misnamed`}.`,
       );
       for (const r of plan.unused) {
         out.push(`  ${r.id}  ${r.endpoint ?? '?'}  ${r.model === undefined || r.model === '' ? '-' : r.model}  ${show(r.file)}`);
+      }
+      if (plan.misnamed.length > 0) {
+        out.push(
+          'Misnamed, so no run could use them: their request gives another id under the matching rules. Kept: rename each to the id shown (llm-replay recordings verify lists them too).',
+          ...plan.misnamed.map((r) => `  ${r.id} → ${r.expected}  ${r.endpoint ?? '?'}  ${show(r.file)}`),
+        );
       }
       if (plan.unused.length > 0 && yes) {
         await deleteRecordings(plan.unused.map((r) => r.file));

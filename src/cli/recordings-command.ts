@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { stringify } from 'lossless-json';
+import { loadCommandRules } from '../config.js';
 import { LlmReplayError, toLlmReplayError } from '../errors.js';
 import { readConversation } from '../inspect/conversation.js';
 import { diffRecordings, isIdentical } from '../inspect/diff.js';
@@ -12,7 +13,9 @@ import { computeStats } from '../inspect/stats.js';
 import { listRecordings, type ListSort } from '../inspect/summary.js';
 import { verifyPassed, verifyRecordings } from '../inspect/verify.js';
 import { DEFAULT_OPTIONS } from '../options.js';
+import type { JsonDifference } from '../recording/json-diff.js';
 import type { JsonValue } from '../recording/json-value.js';
+import type { MatchRules } from '../recording/match-rules.js';
 import { JsonSyntaxError, JsonTooDeepError, parseJson } from '../recording/parse-json.js';
 import { RecordingStore } from '../recording/recording-store.js';
 import { pruneCommand } from './prune-command.js';
@@ -26,6 +29,8 @@ export interface RecordingsIo {
   stderr: Output;
   stdin: AsyncIterable<string | Buffer> & { isTTY?: boolean };
   env: Record<string, string | undefined>;
+  /** Where `llm-replay.config.json` is looked for, and a relative `--config` starts. */
+  cwd: string;
   /** Records the exit code without ending the process. */
   setExitCode(code: number): void;
   /** Ends the process now (usage errors, --help). */
@@ -55,6 +60,7 @@ const PROBLEM_CODES = new Set(['recording_not_found', 'ambiguous_id']);
 
 interface GlobalOptions {
   recordings?: string;
+  config?: string;
 }
 
 /**
@@ -67,6 +73,7 @@ export function recordingsCommand(overrides: Partial<RecordingsIo> = {}): Comman
     stderr: process.stderr,
     stdin: process.stdin,
     env: process.env,
+    cwd: process.cwd(),
     setExitCode: (code) => {
       process.exitCode = code;
     },
@@ -76,6 +83,7 @@ export function recordingsCommand(overrides: Partial<RecordingsIo> = {}): Comman
   const recordings = new Command('recordings')
     .description('read, compare and check recordings: list, show, diff, why, stats, verify, import, prune')
     .addOption(new Option('--recordings <dir>', `recordings folder (env LLM_REPLAY_RECORDINGS, default ${DEFAULT_OPTIONS.recordings})`))
+    .addOption(new Option('--config <file>', 'matching rules file, as serve reads it (env LLM_REPLAY_CONFIG, default llm-replay.config.json when present)'))
     .configureHelp({ showGlobalOptions: true })
     .configureOutput({ writeOut: (text) => void io.stdout.write(text), writeErr: (text) => void io.stderr.write(text) })
     .exitOverride((error: CommanderError) => {
@@ -102,6 +110,8 @@ export function recordingsCommand(overrides: Partial<RecordingsIo> = {}): Comman
 
   const dirOf = (command: Command): string =>
     command.optsWithGlobals<GlobalOptions>().recordings ?? io.env['LLM_REPLAY_RECORDINGS'] ?? DEFAULT_OPTIONS.recordings;
+  /** The matching rules ids are computed under, found as `serve` finds them. */
+  const rulesOf = (command: Command): MatchRules => loadCommandRules(command.optsWithGlobals<GlobalOptions>().config, io.env, io.cwd);
   const human = (): RenderContext => ({ colors: colorsFor(io.stdout, io.env), width: widthOf(io.stdout, io.env) });
   const print = (text: string): void => void io.stdout.write(text);
   const printJson = (value: unknown): void => print(`${stringify(value as JsonValue, undefined, 2) ?? 'null'}\n`);
@@ -123,7 +133,7 @@ export function recordingsCommand(overrides: Partial<RecordingsIo> = {}): Comman
           ...(options.grep === undefined ? {} : { grep: options.grep }),
         };
         const { files } = await listFolder(folder);
-        const { rows, total, invalid } = await listRecordings(scanRecordings(files, 'list', filter), options.sort);
+        const { rows, total, invalid } = await listRecordings(scanRecordings(files, 'list', filter, { rules: rulesOf(command) }), options.sort);
         if (options.json) {
           for (const piece of indentedJson({ dir: folder.dir, count: rows.length, recordings: rows, invalid }, 'recordings')) print(piece);
         } else {
@@ -194,15 +204,15 @@ export function recordingsCommand(overrides: Partial<RecordingsIo> = {}): Comman
     .action(
       action('why', async (bodyFile: string | undefined, options: { path: string; method: string; testId?: string; limit: number; json: boolean }, command: Command) => {
         const folder = await openRecordingsFolder(dirOf(command));
+        const store = new RecordingStore(folder.dir, { rules: rulesOf(command) });
         const body = await readBody(bodyFile, io);
         const input = { method: options.method, path: requestPathOf(options.path), body, ...(options.testId === undefined ? {} : { testId: options.testId }) };
-        const explanation = await explainRequest(folder.store, input, { limit: options.limit });
+        const explanation = await explainRequest(store, input, { limit: options.limit });
         if (options.json) {
-          const nearest = explanation.nearest.map(({ differences, ...match }) => ({
-            ...match,
-            differences: differences.map(({ path, a, b }) => ({ path, recorded: a, requested: b })),
-          }));
-          printJson({ ...explanation, nearest, message: explanation.recorded ? null : missMessage(explanation) });
+          const readable = (differences: JsonDifference[]): unknown[] => differences.map(({ path, a, b }) => ({ path, recorded: a, requested: b }));
+          const nearest = explanation.nearest.map(({ differences, ...match }) => ({ ...match, differences: readable(differences) }));
+          const numeric = explanation.numericMatch === undefined ? {} : { numericMatch: { ...explanation.numericMatch, differences: readable(explanation.numericMatch.differences) } };
+          printJson({ ...explanation, ...numeric, nearest, message: explanation.recorded ? null : missMessage(explanation) });
         } else {
           print(renderWhy(explanation, human()));
         }
@@ -219,7 +229,7 @@ export function recordingsCommand(overrides: Partial<RecordingsIo> = {}): Comman
       action('stats', async (options: { largest: number; json: boolean }, command: Command) => {
         const folder = await openRecordingsFolder(dirOf(command));
         const { files } = await listFolder(folder);
-        const stats = await computeStats(folder.dir, scanRecordings(files, 'stats', null), options.largest);
+        const stats = await computeStats(folder.dir, scanRecordings(files, 'stats', null, { rules: rulesOf(command) }), options.largest);
         if (options.json) printJson(stats);
         else print(renderStats(stats, human()));
         return stats.invalid.length > 0 ? EXIT.problem : EXIT.ok;
@@ -236,7 +246,7 @@ export function recordingsCommand(overrides: Partial<RecordingsIo> = {}): Comman
       action('verify', async (options: { json: boolean }, command: Command) => {
         const folder = await openRecordingsFolder(dirOf(command));
         const listing = await listFolder(folder);
-        const report = await verifyRecordings(folder.dir, scanRecordings(listing.files, 'verify', null), listing);
+        const report = await verifyRecordings(folder.dir, scanRecordings(listing.files, 'verify', null, { rules: rulesOf(command) }), listing);
         if (options.json) {
           const { dir: _dir, ...fields } = report;
           printJson(fields);
@@ -257,7 +267,7 @@ export function recordingsCommand(overrides: Partial<RecordingsIo> = {}): Comman
     .action(
       action('import', async (source: string, options: { force: boolean; dryRun: boolean; json: boolean }, command: Command) => {
         const from = await openImportSource(source);
-        const store = new RecordingStore(dirOf(command));
+        const store = new RecordingStore(dirOf(command), { rules: rulesOf(command) });
         const report = await importRecordings(from.dir, await loadAll(from), store, { force: options.force, dryRun: options.dryRun });
         if (options.json) printJson(report);
         else print(renderImport(report, human()));
@@ -268,7 +278,7 @@ export function recordingsCommand(overrides: Partial<RecordingsIo> = {}): Comman
 
   // `recordings prune` lives in prune-command.ts; it takes --recordings from this group.
   recordings.addCommand(
-    pruneCommand({ stdout: io.stdout, stderr: io.stderr, env: io.env, setExitCode: io.setExitCode }).copyInheritedSettings(recordings),
+    pruneCommand({ stdout: io.stdout, stderr: io.stderr, env: io.env, cwd: io.cwd, setExitCode: io.setExitCode }).copyInheritedSettings(recordings),
   );
 
   return recordings;

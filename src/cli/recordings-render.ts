@@ -114,6 +114,19 @@ export function renderWhy(explanation: Explanation, { colors: c, width }: Render
     out.push(`${c.dim('recorded  ')}${c.red('yes, but the file cannot be read')}`, wrap(explanation.problem, width, '          '));
     return `${out.join('\n')}\n`;
   }
+  const numeric = explanation.numericMatch;
+  if (explanation.recorded && numeric !== undefined) {
+    out.push(
+      `${c.dim('recorded  ')}${c.green('yes, by a numeric match')}: ${c.bold(numeric.id)} has the same request number for number · ${explanation.file ?? ''}`,
+      '',
+      c.bold('numbers written differently'),
+    );
+    const pathWidth = Math.min(40, Math.max(0, ...numeric.differences.map((difference) => difference.path.length)));
+    for (const { path, a, b } of numeric.differences.slice(0, 8)) out.push(`  ${pad(path, pathWidth)}  ${inlineJson(a)} → ${inlineJson(b)}`);
+    if (numeric.differences.length > 8) out.push(c.dim(`  … and ${numeric.differences.length - 8} more`));
+    out.push('', c.dim('  read recorded → requested; replay serves the recording with x-llm-replay-match: numeric'));
+    return `${out.join('\n')}\n`;
+  }
   if (explanation.recorded) {
     out.push(`${c.dim('recorded  ')}${c.green('yes')} · ${explanation.file ?? ''}`);
     return `${out.join('\n')}\n`;

@@ -2,7 +2,7 @@ import { LosslessNumber, stringify } from 'lossless-json';
 import { recordedResponse, type RecordingEnvelope } from '../recording/envelope.js';
 import { isJsonObject, type JsonObject, type JsonValue } from '../recording/json-value.js';
 import { stripQuery, urlPath } from '../recording/recording-id.js';
-import { testIdOf } from './identity.js';
+import { testIdOf } from '../recording/identity.js';
 
 /** What kind of API call a recording holds, from its path. */
 export type ConversationKind = 'chat' | 'completion' | 'ollama-generate' | 'ollama-chat' | 'embeddings' | 'other';

@@ -5,7 +5,7 @@ import { diffJson } from '../recording/json-diff.js';
 import type { JsonObject, JsonValue } from '../recording/json-value.js';
 import { urlPath } from '../recording/recording-id.js';
 import { readConversation, type Reply } from './conversation.js';
-import { testIdOf } from './identity.js';
+import { testIdOf } from '../recording/identity.js';
 
 /** One difference between two recordings: where (a JSON path), and the value in each (undefined: absent). */
 export interface Change {

@@ -1,18 +1,23 @@
 import { modelOf } from '../recording/envelope.js';
-import { describeDifferences, type JsonDifference } from '../recording/json-diff.js';
+import { identifyRequest } from '../recording/identity.js';
+import { describeDifferences, diffJson, type JsonDifference } from '../recording/json-diff.js';
 import type { JsonValue } from '../recording/json-value.js';
+import type { MatchRules } from '../recording/match-rules.js';
 import { findNearest, type NearestRecording } from '../recording/nearest.js';
-import { recordingIdForBody, stripQuery, urlPath } from '../recording/recording-id.js';
+import { findNumericMatch } from '../recording/numeric-match.js';
+import { queryOf, stripQuery, urlPath } from '../recording/recording-id.js';
 import type { RecordingStore } from '../recording/recording-store.js';
-import { identify } from './identity.js';
+import { idForKeyBody, keyBodyOf, keyPathOf, type KeyedRequest } from '../recording/request-key.js';
 
 /** A request as the proxy sees it. */
 export interface ExplainInput {
   method: string;
-  /** The path the client sent (a query string is ignored). */
+  /** The path the client sent, with its query string (secret parameters do not count). */
   path: string;
   body: JsonValue;
   testId?: string;
+  /** With `repeats: "sequence"`, which identical request of its run this is. @default 1 */
+  repeat?: number;
 }
 
 /** A difference outside the body that still changes the id. */
@@ -53,6 +58,13 @@ export interface Explanation {
   recorded: boolean;
   /** The file serving the request, when recorded. */
   file?: string;
+  /**
+   * Set when the id is not recorded but a recording equal to the request
+   * number for number answers it (the numeric fallback, marked
+   * `x-llm-replay-match: numeric`): its id, and where the two write numbers
+   * differently under the matching rules (`a`: recorded, `b`: requested).
+   */
+  numericMatch?: { id: string; differences: JsonDifference[] };
   /** Set when a file with the id exists but cannot be read. */
   problem?: string;
   /** The closest recordings, best first (same ranking as the proxy's replay-miss error). */
@@ -79,13 +91,16 @@ export interface ExplainOptions {
 
 /**
  * The engine behind `recordings why` and the proxy's replay-miss error: the id
- * the request gets, whether it is recorded, and if not the nearest
- * recordings with every place they differ.
+ * the request gets under the store's matching rules, whether it is recorded
+ * (or served by a recording equal number for number), and if not the
+ * nearest recordings with every place they differ.
  */
 export async function explainRequest(store: RecordingStore, input: ExplainInput, options: ExplainOptions = {}): Promise<Explanation> {
   const method = input.method.toUpperCase();
   const path = stripQuery(input.path);
-  const id = recordingIdForBody(method, path, input.body, input.testId);
+  const keyed: KeyedRequest = { method, keyPath: keyPathOf(path, queryOf(input.path)), body: input.body, testId: input.testId, repeat: input.repeat };
+  const keyBody = keyBodyOf(store.rules, keyed);
+  const id = idForKeyBody(keyed, keyBody);
   const model = modelOf(input.body) ?? null;
   const explanation: Explanation = {
     id,
@@ -108,15 +123,22 @@ export async function explainRequest(store: RecordingStore, input: ExplainInput,
     explanation.problem = error instanceof Error ? error.message : String(error);
     return explanation;
   }
+  const numeric = options.known === 'missing' ? undefined : await findNumericMatch(store, keyed, keyBody);
+  if (numeric !== undefined) {
+    explanation.recorded = true;
+    explanation.file = store.locate(numeric.id) ?? store.fileFor(numeric.id);
+    explanation.numericMatch = { id: numeric.id, differences: diffJson(keyBodyOf(store.rules, numeric.request), keyBody) };
+    return explanation;
+  }
   const search = await findNearest(store, { method, path, body: input.body }, { limit: options.limit ?? 3, waitMs: options.indexWaitMs ?? store.indexWaitMs });
-  explanation.nearest = search.nearest.map((candidate) => matchOf(candidate, { method, path, testId: input.testId }));
+  explanation.nearest = search.nearest.map((candidate) => matchOf(candidate, { method, path, testId: input.testId }, store.rules));
   if (!search.complete) explanation.partialSearch = search.searched;
   return explanation;
 }
 
-function matchOf(candidate: NearestRecording, requested: { method: string; path: string; testId: string | undefined }): NearestMatch {
-  const { id, file, request, testId, differences, differenceCount } = candidate;
-  const identity = identify(id, testId === undefined ? { request } : { request, test_id: testId });
+function matchOf(candidate: NearestRecording, requested: { method: string; path: string; testId: string | undefined }, rules: MatchRules): NearestMatch {
+  const { id, file, request, testId, repeat, differences, differenceCount } = candidate;
+  const identity = identifyRequest(id, { request, testId, repeat }, rules);
   // The path the recording's id was computed from: the url's path (llama-stack), or the endpoint.
   const recordedPath = identity.matchedPath ?? identity.path;
   const recordedMethod = request.method.toUpperCase();
@@ -165,17 +187,22 @@ export function describeMatch(match: NearestMatch): string {
   return parts.join('; ');
 }
 
-/** The command that records a missing request into `dir`. */
-function recordCommand(dir: string): string {
-  return `llm-replay serve --mode record-if-missing --upstream URL --recordings ${dir}`;
+/**
+ * How the standalone server's miss message says to record a request into
+ * `dir` (the words after "To record it, "); the vitest setup and the msw
+ * handlers give their own (src/vitest/record-hint.ts).
+ */
+export function serveRecordHint(dir: string): string {
+  return `run llm-replay serve --mode record-if-missing --upstream URL --recordings ${dir} and send the request again`;
 }
 
 /**
  * The replay-miss message, shared by the proxy's 404 and `recordings why`:
  * the id, method, path and model, the nearest recording and where it
- * differs, and the command that records the request.
+ * differs, and how to record the request (`recordHint`, by default the
+ * standalone server's command).
  */
-export function missMessage(explanation: Explanation): string {
+export function missMessage(explanation: Explanation, recordHint: string = serveRecordHint(explanation.dir)): string {
   const { id, method, path, model, testId, dir } = explanation;
   const modelText = model === null ? 'no model' : `model "${model}"`;
   const nearest = explanation.nearest[0];
@@ -195,7 +222,7 @@ export function missMessage(explanation: Explanation): string {
       hint += ` Only the ${explanation.partialSearch} recordings indexed so far were searched; a nearer one may be among the rest.`;
     }
   }
-  return `No recording ${id} for ${method} ${path} (${modelText}${testId === null ? '' : `, test "${testId}"`}) in ${dir}. ${hint} To record it, run ${recordCommand(dir)} and send the request again.`;
+  return `No recording ${id} for ${method} ${path} (${modelText}${testId === null ? '' : `, test "${testId}"`}) in ${dir}. ${hint} To record it, ${recordHint}.`;
 }
 
 /** The path a client's URL reaches the proxy with, so `why --path` also takes a full URL. */

@@ -1,11 +1,13 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { serializeRecording, type RecordingEnvelope } from '../recording/envelope.js';
-import { recordingIdForBody, urlPath } from '../recording/recording-id.js';
+import type { MatchRules } from '../recording/match-rules.js';
+import { queryOf, urlPath } from '../recording/recording-id.js';
 import type { RecordingStore } from '../recording/recording-store.js';
+import { keyPathOf, requestId } from '../recording/request-key.js';
 import { collapseDoubledV1 } from './explain.js';
 import { openRecordingsFolder, type LoadedRecording, type RecordingsFolder } from './folder.js';
-import { identify, testIdOf } from './identity.js';
+import { identify, repeatOf, testIdOf } from '../recording/identity.js';
 
 export interface ImportOptions {
   /** Overwrite a different file already stored under the new id. @default false */
@@ -76,9 +78,10 @@ function clientPath(fixedPath: string, endpoint: string): { path: string; droppe
  * What llm-replay would store for a llama-stack recording: the request path
  * a client sends to the proxy (llama-stack's doubled `/v1/v1` collapsed, an
  * upstream base path such as `/inference` dropped), the url rewritten to
- * match, and the id of that request. Undefined when the url is no URL.
+ * match, and the id of that request under the matching rules. Undefined when
+ * the url is no URL.
  */
-function importedForm(envelope: RecordingEnvelope): { id: string; envelope: RecordingEnvelope; changes: string[] } | undefined {
+function importedForm(envelope: RecordingEnvelope, rules: MatchRules): { id: string; envelope: RecordingEnvelope; changes: string[] } | undefined {
   const request = envelope.request;
   const parts = URL_PREFIX.exec(request.url);
   if (parts === null) return undefined;
@@ -91,13 +94,13 @@ function importedForm(envelope: RecordingEnvelope): { id: string; envelope: Reco
   if (path !== request.endpoint) changes.push(`endpoint ${request.endpoint} → ${path}`);
   const url = parts[1]! + collapseDoubledV1(parts[2]!);
   const imported: RecordingEnvelope = { ...envelope, request: { ...request, url, endpoint: path } };
-  const id = recordingIdForBody(request.method, path, request.body, testIdOf(envelope));
+  const id = requestId(rules, { method: request.method, keyPath: keyPathOf(path, queryOf(url)), body: request.body, testId: testIdOf(envelope), repeat: repeatOf(envelope) });
   return { id, envelope: imported, changes };
 }
 
 /**
  * Copies llama-stack recordings into `store` under the ids llm-replay looks
- * up. Skips files whose url is no URL (nothing can request them), broken
+ * up (under the store's matching rules). Skips files whose url is no URL (nothing can request them), broken
  * files, and, unless `force`, ids already holding a different file.
  */
 export async function importRecordings(
@@ -113,7 +116,7 @@ export async function importRecordings(
       report.skipped.push({ file: recording.name, id: recording.id, reason: 'invalid', message: recording.error });
       continue;
     }
-    const form = importedForm(recording.envelope);
+    const form = importedForm(recording.envelope, store.rules);
     if (form === undefined) {
       report.skipped.push({
         file: recording.name,

@@ -1,3 +1,4 @@
+import type { MatchRules } from '../recording/match-rules.js';
 import type { LoadedRecording } from './folder.js';
 import { statsEntry, type StatsEntry } from './stats.js';
 import { listEntry, type ListEntry, type ListFilter } from './summary.js';
@@ -15,12 +16,12 @@ export interface ScanTasks {
 
 export type ScanKind = keyof ScanTasks;
 
-/** The function that turns one loaded file into the summary a command keeps. */
-export function summarizer<K extends ScanKind>(kind: K, options: ScanTasks[K]['options']): (recording: LoadedRecording) => ScanTasks[K]['entry'] {
+/** The function that turns one loaded file into the summary a command keeps; file names are checked under `rules`. */
+export function summarizer<K extends ScanKind>(kind: K, options: ScanTasks[K]['options'], rules: MatchRules): (recording: LoadedRecording) => ScanTasks[K]['entry'] {
   const summarizers: { [T in ScanKind]: (recording: LoadedRecording) => ScanTasks[T]['entry'] } = {
-    list: (recording) => listEntry(recording, options ?? {}),
-    stats: statsEntry,
-    verify: verifyEntry,
+    list: (recording) => listEntry(recording, options ?? {}, rules),
+    stats: (recording) => statsEntry(recording, rules),
+    verify: (recording) => verifyEntry(recording, rules),
   };
   return summarizers[kind];
 }

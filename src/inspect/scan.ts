@@ -3,6 +3,7 @@ import { availableParallelism } from 'node:os';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import { NO_RULES, type LlmReplayConfig, type MatchRules } from '../recording/match-rules.js';
 import { readRecording, type RecordingFile } from './folder.js';
 import { summarizer, type ScanKind, type ScanTasks } from './scan-task.js';
 
@@ -27,6 +28,8 @@ const WORKER_SCRIPT = new URL('./scan-worker.js', import.meta.url);
 export interface ScanWorkerData {
   kind: ScanKind;
   options: ScanTasks[ScanKind]['options'];
+  /** The matching rules file names are checked under, as config (rebuilt in the worker). */
+  rules: { config: LlmReplayConfig; source: string };
 }
 export interface ScanBatch {
   batch: number;
@@ -41,9 +44,12 @@ export interface ScanOptions {
   /**
    * Worker threads to read and parse in; 0 reads in this thread. @default
    * one per CPU up to 3 for 2,000 files or more (when the compiled worker
-   * script exists), else 0
+   * script exists), else 0; always 0 with a `normalize` function, which
+   * cannot cross to a worker thread
    */
   workers?: number;
+  /** The matching rules file names are checked under. @default no rules */
+  rules?: MatchRules;
 }
 
 /**
@@ -59,12 +65,14 @@ export async function* scanRecordings<K extends ScanKind>(
   options: ScanTasks[K]['options'],
   scan: ScanOptions = {},
 ): AsyncGenerator<ScanTasks[K]['entry']> {
-  const workers = scan.workers ?? defaultWorkers(files.length);
+  const rules = scan.rules ?? NO_RULES;
+  const workers = rules.config.normalize !== undefined ? 0 : (scan.workers ?? defaultWorkers(files.length));
   if (workers > 0) {
-    yield* inWorkers(files, { kind, options }, workers) as AsyncGenerator<ScanTasks[K]['entry']>;
+    const task: ScanWorkerData = { kind, options, rules: { config: rules.config, source: rules.source } };
+    yield* inWorkers(files, task, workers) as AsyncGenerator<ScanTasks[K]['entry']>;
     return;
   }
-  const summarize = summarizer(kind, options);
+  const summarize = summarizer(kind, options, rules);
   for (let start = 0; start < files.length; start += BATCH) {
     if (start > 0) await nextTurn();
     for (const file of files.slice(start, start + BATCH)) yield structuredClone(summarize(readRecording(file)));

@@ -1,6 +1,7 @@
 import { readConversation } from './conversation.js';
 import type { LoadedRecording } from './folder.js';
-import { identify } from './identity.js';
+import { identify } from '../recording/identity.js';
+import { NO_RULES, type MatchRules } from '../recording/match-rules.js';
 
 export interface Count {
   key: string;
@@ -45,12 +46,12 @@ export type StatsEntry = { id: string; file: string; size: number } & (
   | { ok: false; error: string }
 );
 
-/** One file's entry in `recordings stats`. */
-export function statsEntry(recording: LoadedRecording): StatsEntry {
+/** One file's entry in `recordings stats`; whether its name matches its request is checked under `rules`. */
+export function statsEntry(recording: LoadedRecording, rules: MatchRules = NO_RULES): StatsEntry {
   const { id, name: file, size } = recording;
   if (!recording.ok) return { id, file, size, ok: false, error: recording.error };
   const conversation = readConversation(recording.envelope);
-  const identity = identify(id, recording.envelope);
+  const identity = identify(id, recording.envelope, rules);
   return {
     id,
     file,

@@ -1,6 +1,7 @@
 import { previewOf, readConversation, searchableText } from './conversation.js';
 import type { LoadedRecording } from './folder.js';
-import { identify } from './identity.js';
+import { identify } from '../recording/identity.js';
+import { NO_RULES, type MatchRules } from '../recording/match-rules.js';
 
 /** One row of `recordings list`. */
 export interface RecordingSummary {
@@ -54,8 +55,8 @@ export type ListEntry =
   | { kind: 'filtered' }
   | { kind: 'invalid'; file: string; error: string };
 
-/** One file's entry in `recordings list`, the filter applied. */
-export function listEntry(recording: LoadedRecording, filter: ListFilter = {}): ListEntry {
+/** One file's entry in `recordings list`, the filter applied; whether its name matches its request is checked under `rules`. */
+export function listEntry(recording: LoadedRecording, filter: ListFilter = {}, rules: MatchRules = NO_RULES): ListEntry {
   if (!recording.ok) return { kind: 'invalid', file: recording.name, error: recording.error };
   const conversation = readConversation(recording.envelope);
   const model = filter.model?.toLowerCase();
@@ -77,7 +78,7 @@ export function listEntry(recording: LoadedRecording, filter: ListFilter = {}): 
     size: recording.size,
     modified: new Date(recording.mtimeMs).toISOString(),
     preview: cut(previewOf(conversation), PREVIEW_LENGTH),
-    nameMatches: identify(recording.id, recording.envelope).matchedPath !== undefined,
+    nameMatches: identify(recording.id, recording.envelope, rules).matchedPath !== undefined,
   };
   return { kind: 'row', row, mtimeMs: recording.mtimeMs };
 }

@@ -1,6 +1,7 @@
 import type { FolderListing, LoadedRecording } from './folder.js';
 import { isServableId } from './folder.js';
-import { identify } from './identity.js';
+import { identify } from '../recording/identity.js';
+import { NO_RULES, type MatchRules } from '../recording/match-rules.js';
 import { credentialHeaders, findSecrets, secretQueryParamsOf } from './secrets.js';
 
 type SecretItem = { line: number | null; kind: string; preview: string };
@@ -38,8 +39,8 @@ export interface VerifyEntry {
   mismatch: { expected: string; ids: string[] } | null;
 }
 
-/** Checks one file: it parses as a recording, its name is its request's id, and it holds no credential. */
-export function verifyEntry(recording: LoadedRecording): VerifyEntry {
+/** Checks one file: it parses as a recording, its name is its request's id under `rules`, and it holds no credential. */
+export function verifyEntry(recording: LoadedRecording, rules: MatchRules = NO_RULES): VerifyEntry {
   const entry: VerifyEntry = { id: recording.id, file: recording.name, secrets: [], invalid: null, mismatch: null };
   if (recording.text !== undefined) entry.secrets.push(...findSecrets(recording.text));
   if (!recording.ok) {
@@ -55,7 +56,7 @@ export function verifyEntry(recording: LoadedRecording): VerifyEntry {
   for (const param of secretQueryParamsOf(recording.envelope.request.url)) {
     entry.secrets.push({ line: null, kind: `secret query parameter ${param}`, preview: `request.url ?${param}=…` });
   }
-  const identity = identify(recording.id, recording.envelope);
+  const identity = identify(recording.id, recording.envelope, rules);
   if (identity.matchedPath === undefined || !isServableId(recording.id)) {
     entry.mismatch = { expected: identity.expected, ids: identity.ids.length > 0 ? identity.ids : [identity.expected] };
   }

@@ -40,6 +40,9 @@ export async function explainMiss(store: RecordingStore, kept: KeptEvent, hint: 
 }
 
 function messageOf(explanation: Explanation): string {
+  if (explanation.numericMatch !== undefined) {
+    return `${explanation.method} ${explanation.path} is answered now by ${explanation.numericMatch.id}, whose request is the same number for number (x-llm-replay-match: numeric).`;
+  }
   if (explanation.recorded) return `${explanation.method} ${explanation.path} is recorded now, as ${explanation.id}.`;
   if (explanation.problem !== undefined) return `The file of ${explanation.id} exists but cannot be read: ${explanation.problem}`;
   return missMessage(explanation);

@@ -1,7 +1,7 @@
 import { stringify } from 'lossless-json';
 import { readConversation, type Conversation } from '../inspect/conversation.js';
 import { readRecording } from '../inspect/folder.js';
-import { identify } from '../inspect/identity.js';
+import { identify } from '../recording/identity.js';
 import { credentialHeaders, findSecrets, secretQueryParamsOf } from '../inspect/secrets.js';
 import { recordedResponse, type RecordingEnvelope } from '../recording/envelope.js';
 import { isJsonObject, jsonText, type JsonValue } from '../recording/json-value.js';

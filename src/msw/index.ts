@@ -7,6 +7,7 @@ import { createFetchUpstream } from '../proxy/fetch-upstream.js';
 import { createRecorder, type Recorder } from '../proxy/recorder.js';
 import { RecordingStore } from '../recording/recording-store.js';
 import { sharedUsageLog } from '../usage/usage-log.js';
+import { testRunRecordHint } from '../vitest/record-hint.js';
 import { currentTestId, resolveIsolation } from '../vitest/test-id.js';
 import { pathAndSearch } from '../web/fast-request.js';
 
@@ -88,7 +89,7 @@ export function createInProcessRecorder(options: LlmReplayHandlersOptions = {}):
   const recordings = resolve(resolved.recordings);
   const recorder = createRecorder({
     mode: resolved.mode,
-    store: new RecordingStore(recordings, { cacheBytes: resolved.cacheBytes }),
+    store: new RecordingStore(recordings, { cacheBytes: resolved.cacheBytes, rules: loadMatchRules(resolved.config) }),
     upstream: createFetchUpstream(resolved.upstream, {
       apiKey: resolved.upstreamApiKey,
       // The real request must not be intercepted again.
@@ -100,7 +101,14 @@ export function createInProcessRecorder(options: LlmReplayHandlersOptions = {}):
     replayTiming: resolved.replayTiming,
     secretQueryParams: resolved.secretQueryParams,
     maxRecordingBytes: resolved.maxRecordingBytes,
-    rules: loadMatchRules(resolved.config),
+    // A miss tells the user to run the tests again in record-if-missing mode.
+    recordHint: testRunRecordHint({
+      env: process.env,
+      upstream: resolved.upstream,
+      // Set in vitest's workers; other runners get the variable without a command.
+      ...(process.env['VITEST'] === undefined ? {} : { runner: 'vitest' as const }),
+      ...(serverOptions.mode === undefined ? {} : { modeSetIn: 'llmReplayHandlers' }),
+    }),
     ...(log === undefined ? {} : { log }),
     ...(usage === undefined ? {} : { onUse: (id: string) => usage.record(id) }),
   });

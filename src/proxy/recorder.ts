@@ -1,22 +1,23 @@
 import { LlmReplayError, errorFlavorForPath, toLlmReplayError } from '../errors.js';
-import { explainRequest, missMessage } from '../inspect/explain.js';
+import { explainRequest, missMessage, serveRecordHint } from '../inspect/explain.js';
 import type { Mode, RecordErrors, ReplayTiming } from '../options.js';
 import { createRecording, type RecordedResponse } from '../recording/envelope.js';
 import type { JsonValue } from '../recording/json-value.js';
+import { findNumericMatch } from '../recording/numeric-match.js';
 import { SECRET_QUERY_PARAMS } from '../recording/recording-id.js';
-import { NO_RULES, type MatchRules } from '../recording/match-rules.js';
 import type { RecordingStore } from '../recording/recording-store.js';
 import { headerOf, pathAndSearch } from '../web/fast-request.js';
 import { TEST_ID_HEADER } from '../web/headers.js';
 import { decide, looksUp } from './decide.js';
 import { forward } from './forward.js';
-import { replayAtOnce, replayPaced } from './replay.js';
+import { replayAtOnce, replayPaced, withMatch } from './replay.js';
 import { bodyValue, readBodyBytes } from './request-body.js';
 import { createKeyer } from './request-key.js';
 import type { Upstream } from './upstream.js';
 
 export interface RecorderOptions {
   mode: Mode;
+  /** The recordings, and the matching rules (ignored fields, replaced strings, repeats) their ids are computed under. */
   store: RecordingStore;
   upstream: Upstream;
   /** Largest request body in bytes. */
@@ -29,8 +30,12 @@ export interface RecorderOptions {
   secretQueryParams?: readonly string[];
   /** Largest answer saved, in bytes. @default 64 MiB */
   maxRecordingBytes?: number;
-  /** What of a request counts for its id (ignored fields, replaced strings, repeats). @default none */
-  rules?: MatchRules;
+  /**
+   * How a replay miss says to record the request: the words after "To record
+   * it, ". The vitest setup and the msw handlers name `LLM_REPLAY_MODE` and
+   * the test command. @default the `llm-replay serve` command
+   */
+  recordHint?: string;
   /** Called with every recording id served from or written to the store. */
   onUse?: (id: string) => void;
   /** One line per request, when verbose. */
@@ -96,19 +101,20 @@ export function createRecorder(options: RecorderOptions): Recorder {
   const inFlight = new Map<string, Promise<void>>();
   /** Every forwarded answer not yet settled, whatever the mode. */
   const unsettled = new Set<Promise<void>>();
-  const keyOf = createKeyer(options.rules ?? NO_RULES, [...SECRET_QUERY_PARAMS, ...(options.secretQueryParams ?? [])]);
+  const keyOf = createKeyer(store.rules, [...SECRET_QUERY_PARAMS, ...(options.secretQueryParams ?? [])]);
+  const recordHint = options.recordHint ?? serveRecordHint(store.dir);
 
   async function missError(method: string, keyPath: string, body: JsonValue, testId: string | undefined): Promise<LlmReplayError> {
     // The same engine and message as `llm-replay recordings why`, so the two always agree.
     const request = { method, path: keyPath, body };
     const explanation = await explainRequest(store, testId === undefined ? request : { ...request, testId }, { limit: 1, known: 'missing' });
-    return new LlmReplayError('recording_not_found', missMessage(explanation));
+    return new LlmReplayError('recording_not_found', missMessage(explanation, recordHint));
   }
 
   function repeatMissing(method: string, keyPath: string, id: string, repeat: number): LlmReplayError {
     return new LlmReplayError(
       'recording_not_found',
-      `No recording ${id} for ${method} ${keyPath}: this is identical request number ${repeat} of this run (of this test, with isolation), and only ${repeat - 1} ${repeat - 1 === 1 ? 'was' : 'were'} recorded (repeats: "sequence"). Record the rest in record-if-missing mode, or send the request fewer times.`,
+      `No recording ${id} for ${method} ${keyPath}: this is identical request number ${repeat} of this run (of this test, with isolation), and only ${repeat - 1} ${repeat - 1 === 1 ? 'was' : 'were'} recorded (repeats: "sequence"). To record the rest, ${recordHint}; or send the request fewer times.`,
     );
   }
 
@@ -123,6 +129,8 @@ export function createRecorder(options: RecorderOptions): Recorder {
     let keyPath = path;
     let testId: string | undefined;
     let body: JsonValue | undefined;
+    /** How the recording served was matched, when not by its exact id. */
+    let match: 'numeric' | undefined;
     let response: Response;
     try {
       const bytes = await readBodyBytes(request, path, bodyLimit);
@@ -133,7 +141,15 @@ export function createRecorder(options: RecorderOptions): Recorder {
       ({ id, keyPath } = key);
       const { repeat } = key;
       if (mode === 'record-if-missing') await waitFor(inFlight.get(id));
-      const recorded = looksUp(mode) ? await store.read(id) : undefined;
+      // A cached recording is served without awaiting anything more.
+      let recorded = looksUp(mode) ? store.cached(id) : undefined;
+      if (recorded === undefined && looksUp(mode)) recorded = await store.read(id);
+      // Only after an exact miss: a recording equal number for number (Python's 0.0 for JavaScript's 0) answers.
+      const numeric = recorded === undefined && looksUp(mode) ? await findNumericMatch(store, { method, keyPath, body: parsed(), testId, repeat }) : undefined;
+      if (numeric !== undefined) {
+        ({ id, envelope: recorded } = numeric);
+        match = 'numeric';
+      }
       const step = decide(mode, recorded !== undefined);
       if (step === 'replay') {
         source = 'recording';
@@ -143,6 +159,7 @@ export function createRecorder(options: RecorderOptions): Recorder {
           replayTiming === 'fast'
             ? replayAtOnce(recorded!, id, path)
             : await replayPaced(recorded!, id, path, replayTiming, request.signal);
+        if (match !== undefined) response = withMatch(response, match);
       } else if (step === 'miss') {
         source = 'miss';
         if (repeat > 1) throw repeatMissing(method, keyPath, id, repeat);
@@ -183,7 +200,7 @@ export function createRecorder(options: RecorderOptions): Recorder {
     }
     if (observed) {
       const ms = performance.now() - started;
-      options.log?.(`${method} ${path} ${id} ${source} ${response.status} ${ms.toFixed(1)}ms`);
+      options.log?.(`${method} ${path} ${id} ${source} ${response.status} ${ms.toFixed(1)}ms${match === undefined ? '' : ` match=${match}`}`);
       const event: ExchangeEvent = { id: id === '-' ? undefined : id, method, path: keyPath, testId, source, status: response.status, ms, at: Date.now() - ms };
       if (source === 'miss' && body !== undefined) event.body = body;
       options.onExchange?.(event);

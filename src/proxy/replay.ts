@@ -3,7 +3,7 @@ import { recordedResponse, type RecordedResponse, type RecordingEnvelope } from 
 import { jsonText, type JsonValue } from '../recording/json-value.js';
 import { defaultStreamFormat, isJsonMediaType, STREAM_CONTENT_TYPES, streamFormatOf } from '../wire/stream-format.js';
 import { encodeFrame, toWireFrames } from '../wire/stream-record.js';
-import { fixedResponse, type FixedParts } from '../web/fixed-response.js';
+import { fixedPartsOf, fixedResponse, type FixedParts } from '../web/fixed-response.js';
 
 /** A recording rendered once: the whole answer, and for a stream its frames with their recorded times. */
 interface Rendered {
@@ -114,4 +114,16 @@ export async function replayPaced(
     },
   });
   return new Response(body, { status: parts.status, headers });
+}
+
+/**
+ * A replayed answer marked with how its recording was matched when that was
+ * not by the request's own id: `x-llm-replay-match: numeric`.
+ */
+export function withMatch(response: Response, match: 'numeric'): Response {
+  const parts = fixedPartsOf(response);
+  if (parts !== undefined) return fixedResponse({ ...parts, headers: { ...parts.headers, 'x-llm-replay-match': match } });
+  const headers = new Headers(response.headers);
+  headers.set('x-llm-replay-match', match);
+  return new Response(response.body, { status: response.status, headers });
 }

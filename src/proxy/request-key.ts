@@ -1,6 +1,7 @@
 import type { JsonValue } from '../recording/json-value.js';
 import type { MatchRules } from '../recording/match-rules.js';
-import { queryOf, queryWithout, recordingIdForBody } from '../recording/recording-id.js';
+import { queryOf } from '../recording/recording-id.js';
+import { keyPathOf, requestId } from '../recording/request-key.js';
 
 /** Request texts longer than this are hashed every time: memoising them would cost more memory than it saves time. */
 const ID_MEMO_MAX_TEXT = 16 * 1024;
@@ -30,10 +31,11 @@ export interface RequestKey {
 }
 
 /**
- * Computes recording ids the way every command does (query string without
- * secret parameters, matching rules, repeats), memoising the ids of request
- * texts seen before so a repeated replay skips parsing and hashing. The memo
- * is bounded: cleared when full, which only costs recomputation.
+ * Computes recording ids with the function every command uses (requestId:
+ * query string without secret parameters, matching rules), counts repeats,
+ * and memoises the ids of request texts seen before so a repeated replay
+ * skips parsing and hashing. The memo is bounded: cleared when full, which
+ * only costs recomputation.
  */
 export function createKeyer(rules: MatchRules, secretParams: readonly string[]): (input: KeyInput) => RequestKey {
   const memo = new Map<string, string>();
@@ -42,7 +44,7 @@ export function createKeyer(rules: MatchRules, secretParams: readonly string[]):
   const repeats = new Map<string, number>();
 
   const hash = (input: KeyInput, keyPath: string, repeat?: number): string =>
-    recordingIdForBody(input.method, keyPath, rules.keyBody({ method: input.method, path: input.path, body: input.body() }), input.testId, repeat);
+    requestId(rules, { method: input.method, keyPath, body: input.body(), testId: input.testId, repeat });
 
   function plainId(input: KeyInput, keyPath: string): string {
     if (input.text.length > ID_MEMO_MAX_TEXT) return hash(input, keyPath);
@@ -61,8 +63,7 @@ export function createKeyer(rules: MatchRules, secretParams: readonly string[]):
   }
 
   return (input) => {
-    const query = input.search === '' ? '' : queryWithout(queryOf(input.search), secretParams);
-    const keyPath = query === '' ? input.path : `${input.path}?${query}`;
+    const keyPath = input.search === '' ? input.path : keyPathOf(input.path, queryOf(input.search), secretParams);
     const id = plainId(input, keyPath);
     if (rules.repeats !== 'sequence') return { id, keyPath, repeat: 1 };
     const repeat = (repeats.get(id) ?? 0) + 1;

@@ -47,9 +47,12 @@ export interface MatchRules {
   readonly repeats: 'off' | 'sequence';
   /** The body the id hashes: the request's own when no rule applies, else a changed copy. */
   keyBody(request: MatchRequest): JsonValue;
+  /** The config the rules were made from, and where it came from: what a worker thread rebuilds them with. */
+  readonly config: LlmReplayConfig;
+  readonly source: string;
 }
 
-export const NO_RULES: MatchRules = { none: true, repeats: 'off', keyBody: (request) => request.body };
+export const NO_RULES: MatchRules = { none: true, repeats: 'off', keyBody: (request) => request.body, config: {}, source: 'no rules' };
 
 const KNOWN_KEYS = ['ignore', 'replace', 'repeats', 'normalize'];
 
@@ -100,6 +103,8 @@ export function createMatchRules(config: LlmReplayConfig, source: string): Match
   return {
     none,
     repeats,
+    config,
+    source,
     keyBody(request) {
       if (none) return request.body;
       let body = copy(request.body);

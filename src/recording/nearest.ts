@@ -2,6 +2,7 @@ import { estimateDifferences, leafCount, shapeOf, textDistance } from './body-sk
 import { modelOf, type RecordedRequestInfo } from './envelope.js';
 import { diffJson, type JsonDifference } from './json-diff.js';
 import type { JsonValue } from './json-value.js';
+import type { MatchRules } from './match-rules.js';
 import { stripQuery, urlPath } from './recording-id.js';
 import type { RecordingStore } from './recording-store.js';
 import { Route, type RequestIndex } from './request-index.js';
@@ -21,7 +22,13 @@ export interface NearestRecording {
   request: RecordedRequestInfo;
   /** The recording's `test_id`. */
   testId: string | undefined;
-  /** Where the recording's body (`a`) differs from the request's (`b`): the first {@link MAX_DIFFERENCES}, outermost first. */
+  /** The recording's `repeat`, 1 when it has none. */
+  repeat: number;
+  /**
+   * Where the recording's body (`a`) differs from the request's (`b`), both
+   * under the store's matching rules (an ignored field is no difference): the
+   * first {@link MAX_DIFFERENCES}, outermost first.
+   */
   differences: JsonDifference[];
   /** How many places differ in all. */
   differenceCount: number;
@@ -90,10 +97,20 @@ interface Scored {
 export async function findNearest(store: RecordingStore, request: NearestRequest, options: NearestOptions = {}): Promise<NearestSearch> {
   const index = store.requestIndex();
   const complete = await updated(index, options.waitMs ?? store.indexWaitMs);
-  return index.takeTurn(() => search(index, request, options.limit ?? 3, complete));
+  return index.takeTurn(() => search(index, store.rules, request, options.limit ?? 3, complete));
 }
 
-async function search(index: RequestIndex, request: NearestRequest, limit: number, complete: boolean): Promise<NearestSearch> {
+/** A body as the id sees it under the rules; as it is when a `normalize` function throws on it. */
+function underRules(rules: MatchRules, method: string, path: string, body: JsonValue): JsonValue {
+  if (rules.none) return body;
+  try {
+    return rules.keyBody({ method, path, body });
+  } catch {
+    return body;
+  }
+}
+
+async function search(index: RequestIndex, rules: MatchRules, request: NearestRequest, limit: number, complete: boolean): Promise<NearestSearch> {
   const method = request.method.toUpperCase();
   const path = stripQuery(request.path);
   const model = modelOf(request.body);
@@ -149,19 +166,21 @@ async function search(index: RequestIndex, request: NearestRequest, limit: numbe
       }
     }),
   );
+  const requested = underRules(rules, method, path, request.body);
   const compared: Array<NearestRecording & { tier: number; text: number }> = [];
   for (const [i, { id, file, text }] of chosen.entries()) {
     const part = parts[i];
     if (part === undefined) continue;
     if (i > 0) await new Promise((resolve) => setImmediate(resolve));
     const recorded = part.request;
-    const differences = diffJson(recorded.body, request.body);
+    const differences = diffJson(underRules(rules, recorded.method.toUpperCase(), recorded.endpoint, recorded.body), requested);
     compared.push({
       id,
       file,
       endpoint: recorded.endpoint,
       request: recorded,
       testId: part.testId,
+      repeat: part.repeat,
       differences: differences.slice(0, MAX_DIFFERENCES),
       differenceCount: differences.length,
       // From the file as read now: it may have changed since it was indexed.

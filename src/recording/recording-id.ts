@@ -22,8 +22,12 @@ export const SECRET_QUERY_PARAMS: readonly string[] = ['key', 'api_key', 'api-ke
  * JsonSyntaxError (`invalid_json_body`) when the body is not JSON.
  */
 export function recordingId(method: string, path: string, bodyText: string, testId?: string): string {
-  const body = BLANK.test(bodyText) ? {} : parseJson(bodyText);
-  return recordingIdForBody(method, path, body, testId);
+  return recordingIdForBody(method, path, parseBodyText(bodyText), testId);
+}
+
+/** A request body's text as the id reads it: `{}` when empty or whitespace only, else JSON (JsonSyntaxError when it is not). */
+export function parseBodyText(bodyText: string): JsonValue {
+  return BLANK.test(bodyText) ? {} : parseJson(bodyText);
 }
 
 /**

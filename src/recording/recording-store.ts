@@ -6,6 +6,7 @@ import { LlmReplayError } from '../errors.js';
 import { DEFAULT_OPTIONS } from '../options.js';
 import { parseRecording, serializeRecording, type RecordingEnvelope } from './envelope.js';
 import { SizedLru } from './lru.js';
+import { NO_RULES, type MatchRules } from './match-rules.js';
 import { RequestIndex } from './request-index.js';
 import type { FileStamp } from './request-reader.js';
 
@@ -56,6 +57,12 @@ export interface RecordingStoreOptions {
    * @default Infinity
    */
   indexWaitMs?: number;
+  /**
+   * The matching rules the folder's ids are computed under: the request
+   * index keys numeric matches with them, and explanations of misses compare
+   * requests under them. @default no rules
+   */
+  rules?: MatchRules;
 }
 
 /**
@@ -71,6 +78,8 @@ export class RecordingStore {
   readonly dir: string;
   /** See {@link RecordingStoreOptions.indexWaitMs}. */
   readonly indexWaitMs: number;
+  /** See {@link RecordingStoreOptions.rules}. */
+  readonly rules: MatchRules;
   private readonly cache: SizedLru<string, CacheEntry>;
   /** Ids read once and not cached, most recent last: read again, they enter the cache. */
   private readonly seenOnce: SizedLru<string, true>;
@@ -89,6 +98,7 @@ export class RecordingStore {
     this.tempDir = join(this.responsesDir, TEMP_FOLDER);
     this.wantsWatch = options.watch ?? false;
     this.indexWaitMs = options.indexWaitMs ?? Number.POSITIVE_INFINITY;
+    this.rules = options.rules ?? NO_RULES;
     const cacheBytes = options.cacheBytes ?? DEFAULT_OPTIONS.cacheBytes;
     this.cache = new SizedLru(cacheBytes);
     this.seenOnce = new SizedLru(Math.ceil(cacheBytes * SEEN_ONCE_PER_BYTE));
@@ -103,15 +113,18 @@ export class RecordingStore {
 
   /**
    * The summaries of every recording's request, for finding the recordings
-   * nearest to a request that has none; built on first update, kept current
-   * by this store.
+   * nearest to a request that has none, or equal to it number for number;
+   * built on first update, kept current by this store.
    */
   requestIndex(): RequestIndex {
-    this.index ??= new RequestIndex({
-      files: () => this.files(),
-      locate: (id) => this.locate(id),
-      watched: () => this.watching(),
-    });
+    this.index ??= new RequestIndex(
+      {
+        files: () => this.files(),
+        locate: (id) => this.locate(id),
+        watched: () => this.watching(),
+      },
+      this.rules,
+    );
     return this.index;
   }
 
@@ -179,12 +192,19 @@ export class RecordingStore {
     return undefined;
   }
 
+  /**
+   * The recording for an id when the cache holds it and the folders are
+   * watched (so it is known current), without touching the disk; undefined
+   * otherwise. Synchronous, for the replay path.
+   */
+  cached(id: string): RecordingEnvelope | undefined {
+    return this.watching() ? this.cache.get(id)?.envelope : undefined;
+  }
+
   /** The recording for an id, or undefined. Throws `invalid_recording` for a broken file. */
   async read(id: string): Promise<RecordingEnvelope | undefined> {
-    if (this.watching()) {
-      const cached = this.cache.get(id);
-      if (cached !== undefined) return cached.envelope;
-    }
+    const current = this.cached(id);
+    if (current !== undefined) return current;
     const generation = this.generation;
     for (const file of [this.fileFor(id), join(this.dir, `${id}.json`)]) {
       const stamp = statFile(file);

@@ -2,8 +2,11 @@ import { statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { sketchBody } from './body-sketch.js';
 import { modelOf } from './envelope.js';
+import { identifyRequest } from './identity.js';
+import { NO_RULES, type MatchRules } from './match-rules.js';
+import { numericKey } from './numeric-key.js';
 import { urlPath } from './recording-id.js';
-import { readRecordedRequestSync, type FileStamp } from './request-reader.js';
+import { readRecordedRequestSync, type FileStamp, type RecordedRequestPart } from './request-reader.js';
 
 /** What the index reads: the recordings folder, as the store sees it. */
 export interface IndexSource {
@@ -21,6 +24,8 @@ export type Route = (typeof Route)[keyof typeof Route];
 const ROUTE_FIELDS = 5;
 /** The string-table index of "no such value" (a body without a model). */
 const NONE = 0;
+/** The numeric key of a slot that has none: its file is not named by its request's id (`verify` says so). */
+const NO_KEY = -1;
 
 const enum State {
   Free,
@@ -35,16 +40,17 @@ const SLICE_MS = 4;
 /**
  * Summaries of every recording's request, for finding the recordings nearest
  * to a missed request without reading the folder: per recording, its method,
- * endpoint, URL path and model, and a sketch of its body (see body-sketch.ts),
- * never its response. Built on first use in slices that yield to the event
+ * endpoint, URL path and model, a sketch of its body (see body-sketch.ts) and
+ * its numeric key (see numeric-key.ts, for the numeric fallback), never its
+ * response. Built on first use in slices that yield to the event
  * loop, reading each file only up to the end of its request. While the
  * folders are watched it is kept current by change events, so later updates
  * reread only the files named; otherwise each update compares every file's
  * inode, size and mtime, and rereads what changed.
  *
  * Stored in columns of typed arrays indexed by slot, sketches side by side
- * in one array: about 250 bytes for a typical recording, most of them
- * outside the JavaScript heap, and never more than about 600 whatever the
+ * in one array: about 300 bytes for a typical recording, most of them
+ * outside the JavaScript heap, and never more than about 650 whatever the
  * size of its request or response.
  */
 export class RequestIndex {
@@ -65,6 +71,12 @@ export class RequestIndex {
   /** Method, path, model and folder strings, each once; index 0 is {@link NONE}. */
   private readonly strings: string[] = [''];
   private readonly stringIds = new Map<string, number>([['', NONE]]);
+  /** Each slot's numeric key, or {@link NO_KEY}. */
+  private numericKeys = new Float64Array(0);
+  /** The next slot with the same numeric key, or -1: slots sharing a key are chained from {@link byNumericKey}. */
+  private sameKey = new Int32Array(0);
+  /** The first slot of each numeric key. */
+  private readonly byNumericKey = new Map<number, number>();
 
   private readonly dirty = new Set<string>();
   /** False until a full scan has run, and again after {@link changedAll}. */
@@ -74,7 +86,11 @@ export class RequestIndex {
   private turns: Promise<unknown> = Promise.resolve();
   private closed = false;
 
-  constructor(private readonly source: IndexSource) {}
+  /** `rules`: the matching rules the folder's ids are computed under, which numeric keys follow too. */
+  constructor(
+    private readonly source: IndexSource,
+    private readonly rules: MatchRules = NO_RULES,
+  ) {}
 
   /**
    * Runs `task` once the tasks queued before it have finished: searches take
@@ -150,6 +166,13 @@ export class RequestIndex {
   /** The file a slot was read from: `<folder>/<id>.json`, as the source lists them. */
   fileOf(slot: number): string {
     return join(this.strings[this.route(slot, Route.Folder)]!, `${this.ids[slot]!}.json`);
+  }
+
+  /** The ids of the recordings whose numeric key is `key`: none or one, unless equal requests were recorded twice. */
+  numericMatches(key: number): string[] {
+    const ids: string[] = [];
+    for (let slot = this.byNumericKey.get(key) ?? -1; slot !== -1; slot = this.sameKey[slot]!) ids.push(this.ids[slot]!);
+    return ids;
   }
 
   /** The string-table index of a method, path or model, or -1 when no recording has it. */
@@ -228,10 +251,26 @@ export class RequestIndex {
     route[Route.Endpoint] = this.intern(request.endpoint);
     route[Route.UrlPath] = this.intern(urlPath(request.url));
     route[Route.Model] = this.intern(modelOf(request.body) ?? '');
-    this.put(id, file, read.stamp, { route, sketch: sketchBody(request.body) });
+    this.put(id, file, read.stamp, { route, sketch: sketchBody(request.body), numeric: this.numericKeyOf(id, file, read.part) });
   }
 
-  private put(id: string, file: string, stamp: FileStamp, summary: { route: Uint32Array; sketch: Uint32Array } | undefined): void {
+  /** The numeric key of the request the file name is the id of (under the rules); {@link NO_KEY} when it names none. */
+  private numericKeyOf(id: string, file: string, part: RecordedRequestPart): number {
+    try {
+      let identity = identifyRequest(id, part, this.rules);
+      if (identity.matched === undefined && part.repeat === 1) {
+        // llm-replay writes `repeat` after the response, beyond what was read: a repeat's is read from the whole file.
+        const whole = readRecordedRequestSync(file, { wholeFile: true })?.part;
+        if (whole !== undefined && whole.repeat !== 1) identity = identifyRequest(id, whole, this.rules);
+      }
+      return identity.matched === undefined ? NO_KEY : numericKey(this.rules, identity.matched);
+    } catch {
+      // A file changed under the read, or a normalize function that throws: no numeric match, as for a misnamed file.
+      return NO_KEY;
+    }
+  }
+
+  private put(id: string, file: string, stamp: FileStamp, summary: { route: Uint32Array; sketch: Uint32Array; numeric: number } | undefined): void {
     let slot = this.slots.get(id);
     if (slot === undefined) {
       slot = this.freeSlots.pop() ?? this.grow();
@@ -240,7 +279,9 @@ export class RequestIndex {
     } else {
       this.sketchesLive -= this.sketchEnd(slot) - this.sketchStart(slot);
       this.spans[slot * 2] = this.spans[slot * 2 + 1] = 0;
+      this.unlink(slot);
     }
+    this.link(slot, summary?.numeric ?? NO_KEY);
     this.states[slot] = summary === undefined ? State.Unreadable : State.Indexed;
     if (summary !== undefined) this.routes.set(summary.route, slot * ROUTE_FIELDS);
     this.routes[slot * ROUTE_FIELDS + Route.Folder] = this.intern(dirname(file));
@@ -264,7 +305,32 @@ export class RequestIndex {
     this.states[slot] = State.Free;
     this.sketchesLive -= this.sketchEnd(slot) - this.sketchStart(slot);
     this.spans[slot * 2] = this.spans[slot * 2 + 1] = 0;
+    this.unlink(slot);
     this.freeSlots.push(slot);
+  }
+
+  /** Gives a slot its numeric key, first in the chain of slots sharing it. */
+  private link(slot: number, key: number): void {
+    this.numericKeys[slot] = key;
+    if (key === NO_KEY) return;
+    this.sameKey[slot] = this.byNumericKey.get(key) ?? -1;
+    this.byNumericKey.set(key, slot);
+  }
+
+  /** Takes a slot out of the chain of its numeric key. */
+  private unlink(slot: number): void {
+    const key = this.numericKeys[slot]!;
+    this.numericKeys[slot] = NO_KEY;
+    if (key === NO_KEY) return;
+    const next = this.sameKey[slot]!;
+    let at = this.byNumericKey.get(key) ?? -1;
+    if (at === slot) {
+      if (next === -1) this.byNumericKey.delete(key);
+      else this.byNumericKey.set(key, next);
+      return;
+    }
+    while (at !== -1 && this.sameKey[at] !== slot) at = this.sameKey[at]!;
+    if (at !== -1) this.sameKey[at] = next;
   }
 
   /** Adds a slot, doubling the columns when they are full. */
@@ -277,6 +343,8 @@ export class RequestIndex {
       this.routes = resized(this.routes, capacity * ROUTE_FIELDS);
       this.stamps = resized(this.stamps, capacity * 3);
       this.spans = resized(this.spans, capacity * 2);
+      this.numericKeys = resized(this.numericKeys, capacity);
+      this.sameKey = resized(this.sameKey, capacity);
     }
     return slot;
   }
@@ -317,7 +385,7 @@ export class RequestIndex {
   }
 }
 
-function resized<T extends Uint8Array | Uint32Array | Float64Array>(array: T, length: number): T {
+function resized<T extends Uint8Array | Uint32Array | Int32Array | Float64Array>(array: T, length: number): T {
   const bigger = new (array.constructor as new (length: number) => T)(length);
   bigger.set(array);
   return bigger;

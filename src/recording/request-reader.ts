@@ -11,6 +11,8 @@ export interface RecordedRequestPart {
   request: RecordedRequestInfo;
   /** The envelope's `test_id` when it is a string. */
   testId: string | undefined;
+  /** The envelope's `repeat` (`repeats: "sequence"`), 1 when absent or not read (see the readers). */
+  repeat: number;
 }
 
 /**
@@ -24,8 +26,9 @@ const NEXT_READ = 64 * 1024;
 /**
  * Reads the request of a recording file, scanning past (never parsing or
  * keeping) everything else, in memory bounded by the request's own size.
- * `test_id` is taken when it comes before `request`, as both writers put it;
- * with `wholeFile` the scan goes on to the end so a later one is found too.
+ * `test_id` and `repeat` are taken when they come before `request`, as
+ * both writers put `test_id`; with `wholeFile` the scan goes on to the end
+ * so later ones are found too (llm-replay writes `repeat` last).
  * Undefined when the file does not exist; throws `invalid_recording` for a
  * file that is not a recording.
  */
@@ -110,17 +113,19 @@ function isMissing(error: unknown): boolean {
 async function finish(scanner: EnvelopeScanner, file: string, read: (start: number, end: number) => Promise<Buffer>): Promise<RecordedRequestPart> {
   const request = scanner.request ?? fail(file, scanner.problem ?? 'it has no "request" object');
   const testId = scanner.testId === undefined ? undefined : await scanner.testId.text(read);
-  return toPart(file, await request.text(read), testId);
+  const repeat = scanner.repeat === undefined ? undefined : await scanner.repeat.text(read);
+  return toPart(file, await request.text(read), testId, repeat);
 }
 
 function finishSync(scanner: EnvelopeScanner, file: string, read: (start: number, end: number) => Buffer): RecordedRequestPart {
   const request = scanner.request ?? fail(file, scanner.problem ?? 'it has no "request" object');
   const testId = scanner.testId === undefined ? undefined : scanner.testId.textSync(read);
-  return toPart(file, request.textSync(read), testId);
+  const repeat = scanner.repeat === undefined ? undefined : scanner.repeat.textSync(read);
+  return toPart(file, request.textSync(read), testId, repeat);
 }
 
 /** The same checks and defaults as `parseRecording` gives the request half. */
-function toPart(file: string, requestText: string, testIdText: string | undefined): RecordedRequestPart {
+function toPart(file: string, requestText: string, testIdText: string | undefined, repeatText: string | undefined): RecordedRequestPart {
   let request;
   try {
     request = parseJson(requestText, MAX_RECORDING_DEPTH);
@@ -137,7 +142,16 @@ function toPart(file: string, requestText: string, testIdText: string | undefine
   else if (typeof request['endpoint'] !== 'string') fail(file, 'request.endpoint must be a string');
   if (!Object.hasOwn(request, 'model')) request['model'] = modelOf(request['body']) ?? '';
   else if (typeof request['model'] !== 'string') fail(file, 'request.model must be a string');
-  return { request: request as unknown as RecordedRequestInfo, testId: testIdText === undefined ? undefined : testIdOf(testIdText, file) };
+  return {
+    request: request as unknown as RecordedRequestInfo,
+    testId: testIdText === undefined ? undefined : testIdOf(testIdText, file),
+    repeat: repeatText === undefined ? 1 : repeatOf(repeatText, file),
+  };
+}
+
+function repeatOf(text: string, file: string): number {
+  const repeat = /^\d+$/.test(text) ? Number(text) : Number.NaN;
+  return Number.isSafeInteger(repeat) && repeat >= 2 ? repeat : fail(file, 'repeat must be a whole number from 2 up');
 }
 
 function testIdOf(text: string, file: string): string | undefined {
@@ -194,12 +208,13 @@ function isSpace(byte: number): boolean {
 
 /**
  * A resumable scan of a recording's top-level object that notes where its
- * `request` and `test_id` values lie. Strings and nesting are followed only
+ * `request`, `test_id` and `repeat` values lie. Strings and nesting are followed only
  * far enough to find where each value ends; nothing is parsed or kept.
  */
 class EnvelopeScanner {
   request: Span | undefined;
   testId: Span | undefined;
+  repeat: Span | undefined;
   problem: string | undefined;
 
   private state = State.Start;
@@ -207,7 +222,7 @@ class EnvelopeScanner {
   private inString = false;
   private escaped = false;
   private key: number[] = [];
-  private wanted: 'request' | 'test_id' | undefined;
+  private wanted: 'request' | 'test_id' | 'repeat' | undefined;
   private valueStart = 0;
   private valueFromChunk: { buffer: Buffer; offset: number } | undefined;
 
@@ -316,12 +331,13 @@ class EnvelopeScanner {
       const text = chunk?.buffer.toString('utf8', this.valueStart - chunk.offset, end - chunk.offset);
       const span = new Span(this.valueStart, end, text);
       if (this.wanted === 'request') this.request = span;
-      else this.testId = span;
+      else if (this.wanted === 'test_id') this.testId = span;
+      else this.repeat = span;
     }
-    return this.wanted === 'request' && !(this.wholeFile && this.testId === undefined);
+    return this.wanted === 'request' && !this.wholeFile;
   }
 
-  private keyName(): 'request' | 'test_id' | undefined {
+  private keyName(): 'request' | 'test_id' | 'repeat' | undefined {
     let name = Buffer.from(this.key).toString('utf8');
     if (this.key.includes(BACKSLASH)) {
       try {
@@ -330,7 +346,7 @@ class EnvelopeScanner {
         return undefined;
       }
     }
-    return name === 'request' || name === 'test_id' ? name : undefined;
+    return name === 'request' || name === 'test_id' || name === 'repeat' ? name : undefined;
   }
 
   private invalid(problem: string): false {

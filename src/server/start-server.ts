@@ -35,14 +35,20 @@ export interface RunningServer {
   close(options?: { grace?: number }): Promise<void>;
 }
 
+/** What a program that embeds the server (the vitest global setup) tells it beyond the options. */
+export interface ServerEmbedding {
+  /** How a replay miss says to record the request (see RecorderOptions.recordHint). @default the `llm-replay serve` command */
+  recordHint?: string;
+}
+
 /** Starts llm-replay: the recorder proxy plus the Files and Batches engine, on one port. */
-export async function startServer(options: ServerOptions = {}): Promise<RunningServer> {
+export async function startServer(options: ServerOptions = {}, embedding: ServerEmbedding = {}): Promise<RunningServer> {
   const resolved = resolveOptions(options);
   const rules = loadMatchRules(resolved.config);
   const warnings = [...exposureCheck(resolved), ...(await checkRecordingsFolder(resolved))];
   const hasToken = resolved.authToken === undefined ? undefined : createTokenCheck(resolved.authToken);
   const log = resolved.verbose ? (line: string) => process.stderr.write(`llm-replay: ${line}\n`) : undefined;
-  const store = new RecordingStore(resolve(resolved.recordings), { watch: true, cacheBytes: resolved.cacheBytes, indexWaitMs: SERVER_INDEX_WAIT_MS });
+  const store = new RecordingStore(resolve(resolved.recordings), { watch: true, cacheBytes: resolved.cacheBytes, indexWaitMs: SERVER_INDEX_WAIT_MS, rules });
   await store.removeLeftovers();
   store.startIndexing();
   const upstream = createUpstream(resolved.upstream, { apiKey: resolved.upstreamApiKey, clientKeysAreToken: resolved.authToken !== undefined }, {
@@ -68,7 +74,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     replayTiming: resolved.replayTiming,
     secretQueryParams: resolved.secretQueryParams,
     maxRecordingBytes: resolved.maxRecordingBytes,
-    rules,
+    ...(embedding.recordHint === undefined ? {} : { recordHint: embedding.recordHint }),
     onExchange: inspector.onExchange,
     ...(log === undefined ? {} : { log }),
     ...(usage === undefined ? {} : { onUse: (id: string) => usage.record(id) }),
@@ -89,13 +95,14 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     store.close();
     usage?.close();
   };
-  const fetch: FetchHandler = async (request) => {
+  // Not async: a replay, most of what a test run sends, goes straight to the recorder.
+  const fetch: FetchHandler = (request) => {
     const { path } = pathAndSearch(request.url);
     // Refused before anything else: never forwarded, recorded, logged as a miss or answered from a file.
-    if (hasToken !== undefined && !hasToken(request.headers)) return unauthorized().toResponse(errorFlavorForPath(path));
-    if (path.startsWith(INSPECTOR_PATH)) return (await inspector.handle(request)) ?? recorder(request);
-    const local = path.startsWith('/v1/files') || path.startsWith('/v1/batches');
-    return (local ? await batches.handle(request) : undefined) ?? recorder(request);
+    if (hasToken !== undefined && !hasToken(request.headers)) return Promise.resolve(unauthorized().toResponse(errorFlavorForPath(path)));
+    if (path.startsWith(INSPECTOR_PATH)) return inspector.handle(request).then((answer) => answer ?? recorder(request));
+    if (path.startsWith('/v1/files') || path.startsWith('/v1/batches')) return batches.handle(request).then((answer) => answer ?? recorder(request));
+    return recorder(request);
   };
 
   const server = createServer({ keepAliveTimeout: 30_000 }, toNodeListener(fetch));
@@ -103,12 +110,14 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   // answer is in flight, closing cuts them instead of waiting for their timeout.
   const answering = new Set<IncomingMessage>();
   let stopping = false;
+  // One listener for every response, not a closure each.
+  function answered(this: ServerResponse): void {
+    answering.delete(this.req);
+    if (stopping && answering.size === 0) server.closeAllConnections();
+  }
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
     answering.add(req);
-    res.once('close', () => {
-      answering.delete(req);
-      if (stopping && answering.size === 0) server.closeAllConnections();
-    });
+    res.on('close', answered);
   });
   try {
     await new Promise<void>((done, fail) => {

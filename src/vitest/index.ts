@@ -1,8 +1,9 @@
 import { resolve } from 'node:path';
 import { LlmReplayError } from '../errors.js';
-import { OPTION_SPECS, type Mode, type ServerOptions } from '../options.js';
+import { OPTION_SPECS, resolveOptions, type Mode, type ServerOptions } from '../options.js';
 import { startServer, type RunningServer } from '../server/start-server.js';
 import { newRunId, RUN_ID_ENV } from '../usage/usage-log.js';
+import { testRunRecordHint } from './record-hint.js';
 import { resolveIsolation } from './test-id.js';
 
 /**
@@ -111,10 +112,20 @@ export function llmReplayGlobalSetup(options: LlmReplayVitestOptions = {}): Glob
     const portFromEnv = process.env['LLM_REPLAY_PORT'];
     let server: RunningServer;
     try {
-      server = await startServer({
-        ...serverOptions,
-        ...(serverOptions.port === undefined && (portFromEnv === undefined || portFromEnv === '') ? { port: 0 } : {}),
+      // A miss tells the user to run the tests again in record-if-missing mode, not to start a server.
+      const recordHint = testRunRecordHint({
+        env: process.env,
+        runner: 'vitest',
+        upstream: resolveOptions(serverOptions).upstream,
+        ...(serverOptions.mode === undefined ? {} : { modeSetIn: 'llmReplayGlobalSetup' }),
       });
+      server = await startServer(
+        {
+          ...serverOptions,
+          ...(serverOptions.port === undefined && (portFromEnv === undefined || portFromEnv === '') ? { port: 0 } : {}),
+        },
+        { recordHint },
+      );
     } catch (error) {
       restore(saved);
       throw error;

@@ -139,7 +139,7 @@ describe('Batches API', () => {
       status: 404,
       code: 'not_found',
       param: 'batch_id',
-      message: 'No such Batch object: batch_nope',
+      message: "No batch found with id 'batch_nope'.",
     });
     expect(await apiError(client.batches.cancel('batch_nope'))).toMatchObject({ status: 404, code: 'not_found' });
   });
@@ -154,7 +154,7 @@ describe('Batches API', () => {
       status: 400,
       code: 'invalid_value',
       param: 'endpoint',
-      message: 'Invalid endpoint: /v1/moderations. Supported values: /v1/chat/completions, /v1/completions, /v1/embeddings.',
+      message: "Invalid value: '/v1/moderations'. Supported values are: '/v1/chat/completions', '/v1/completions', and '/v1/embeddings'.",
     });
     for (const window of ['1h', '48h', 'invalid', '']) {
       const error = await apiError(client.batches.create({ ...base, completion_window: window as '24h' }));

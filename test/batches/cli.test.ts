@@ -119,7 +119,7 @@ describe('llm-replay batch', () => {
     const { url } = await startBatchesServer();
     const unknown = await run(['status', 'batch_nope', '--url', url]);
     expect(unknown).toMatchObject({ code: 2, stdout: '' });
-    expect(unknown.stderr).toBe('llm-replay batch status: GET /v1/batches/batch_nope failed with 404: No such Batch object: batch_nope\n');
+    expect(unknown.stderr).toBe('llm-replay batch status: GET /v1/batches/batch_nope failed with 404: No batch found with id \'batch_nope\'.\n');
     const noServer = await run(['status', 'batch_x', '--url', 'http://127.0.0.1:9']);
     expect(noServer.code).toBe(2);
     expect(noServer.stderr).toMatch(/Cannot reach llm-replay at http:\/\/127\.0\.0\.1:9 .*llm-replay serve/);

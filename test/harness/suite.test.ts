@@ -77,12 +77,23 @@ describe('a vitest suite using llm-replay', () => {
     expect(usage.used.size).toBe(3);
   });
 
-  it('fails a replay run loudly when a recording is missing', async () => {
-    const run = await runSuite({ HARNESS_MODE: 'proxy', LLM_REPLAY_RECORDINGS: await tempDir(), LLM_REPLAY_DATA: await tempDir() });
-    expect(run.code).not.toBe(0);
-    expect(run.output).toContain('No recording');
-    expect(run.output).toContain('record-if-missing');
-  });
+  for (const mode of ['proxy', 'msw'] as const) {
+    it(`fails a replay run loudly when a recording is missing (${mode}), saying to run the tests again with LLM_REPLAY_MODE`, async () => {
+      const run = await runSuite({
+        HARNESS_MODE: mode,
+        LLM_REPLAY_RECORDINGS: await tempDir(),
+        LLM_REPLAY_DATA: await tempDir(),
+        LLM_REPLAY_UPSTREAM: 'http://127.0.0.1:9',
+        // As `npm test` runs it.
+        npm_lifecycle_event: 'test',
+        npm_config_user_agent: 'npm/10.8.2 node/v20.19.0 linux x64',
+      });
+      expect(run.code).not.toBe(0);
+      expect(run.output).toContain('No recording');
+      expect(run.output).toContain('To record it, run LLM_REPLAY_MODE=record-if-missing npm test; it records what is missing from http://127.0.0.1:9');
+      expect(run.output).not.toContain('llm-replay serve');
+    });
+  }
 
   for (const [recordIn, replayIn] of [
     ['proxy', 'msw'],

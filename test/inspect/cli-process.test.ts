@@ -74,6 +74,15 @@ describe('node bin/llm-replay.js recordings on a folder big enough for worker th
     expect(report['secrets']).toHaveLength(1);
     expect(report['leftovers']).toEqual([`responses/.${ids[3]}.json.4242.abcdef.tmp`]);
 
+    // The matching rules reach the worker threads: leaving the model out of the id renames every file.
+    const rules = join(await tempDir(), 'rules.json');
+    await writeFile(rules, JSON.stringify({ ignore: ['$.model'] }));
+    const underRules = ['verify', '--json', '--recordings', dir, '--config', rules];
+    const inThread = await run(underRules);
+    const inWorkers = await runCli(['recordings', ...underRules]);
+    expect(JSON.parse(inWorkers.stdout)).toEqual(JSON.parse(inThread.stdout));
+    expect((JSON.parse(inWorkers.stdout) as Record<string, unknown[]>)['mismatched']).toHaveLength(2_102);
+
     const exact = await runCli(['recordings', 'show', ids[42]!, '--json', '--recordings', dir]);
     expect(JSON.parse(exact.stdout)).toMatchObject({ id: ids[42], file: `responses/${ids[42]}.json`, model: 'model-0' });
     const prefix = await runCli(['recordings', 'show', 'renamed', '--recordings', dir], { NO_COLOR: '1' });

@@ -261,7 +261,8 @@ describe('llm-replay recordings why', () => {
   it('says when it searched only the recordings indexed so far', async () => {
     const dir = await manyRecordings(1_000);
     const input = { method: 'POST', path: '/v1/chat/completions', body: parseJson(JSON.stringify({ model: 'm', messages: [{ role: 'user', content: 'question 5' }], key_1: 1, stream: false })) };
-    const partial = await explainRequest(new RecordingStore(dir, { indexWaitMs: 0 }), input);
+    // As the proxy asks, once it has looked the id up (and waited for the index in its numeric lookup).
+    const partial = await explainRequest(new RecordingStore(dir, { indexWaitMs: 0 }), input, { known: 'missing' });
     expect(partial.partialSearch).toBeLessThan(1_000);
     const message = missMessage(partial);
     if (partial.nearest.length > 0) expect(message).toContain(`Only the ${partial.partialSearch} recordings indexed so far were searched; a nearer one may be among the rest.`);

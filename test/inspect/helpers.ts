@@ -38,6 +38,8 @@ export interface RunOptions {
   tty?: boolean;
   /** The terminal's width. @default 120 */
   columns?: number;
+  /** Where the command runs (for llm-replay.config.json). @default process.cwd() */
+  cwd?: string;
 }
 
 /** Runs `llm-replay recordings ARGS` in-process, capturing stdout, stderr and the exit code. */
@@ -51,6 +53,7 @@ export async function run(args: readonly string[], options: RunOptions = {}): Pr
     stderr,
     stdin: Readable.from([options.stdin ?? '']),
     env: options.env ?? {},
+    cwd: options.cwd ?? process.cwd(),
     setExitCode: (exit) => {
       code = exit;
     },

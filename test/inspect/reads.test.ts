@@ -5,6 +5,7 @@ import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { tempDir } from '../support/temp-dir.js';
 import { listFolder, openRecordingsFolder } from '../../src/inspect/folder.js';
 import { scanRecordings } from '../../src/inspect/scan.js';
+import { createMatchRules } from '../../src/recording/match-rules.js';
 import { json, manyRecordings, run } from './helpers.js';
 
 // Counts what the recordings commands open and list, through the same functions the folder reader calls.
@@ -72,5 +73,16 @@ describe('a folder scan', () => {
     await scan.next();
     expect(opened()).toEqual(files.slice(0, 3).map((file) => file.file));
     await scan.return(undefined);
+  });
+
+  it('checks names under a normalize function in this thread: a function cannot cross to a worker', async () => {
+    const dir = await tempDir();
+    await manyRecordings(dir, 3);
+    const { files } = await listFolder(await openRecordingsFolder(dir));
+    const rules = createMatchRules({ normalize: () => ({}) }, 'code');
+    const entries = [];
+    for await (const entry of scanRecordings(files, 'verify', null, { workers: 2, rules })) entries.push(entry);
+    // Every body counts as {} under that rule, so no file is named by its request's id.
+    expect(entries.map((entry) => entry.mismatch === null)).toEqual([false, false, false]);
   });
 });

@@ -3,9 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createRecording } from '../../src/recording/envelope.js';
+import { NO_RULES } from '../../src/recording/match-rules.js';
 import { findNearest } from '../../src/recording/nearest.js';
+import { numericKey } from '../../src/recording/numeric-key.js';
 import { parseJson } from '../../src/recording/parse-json.js';
 import { RecordingStore } from '../../src/recording/recording-store.js';
+import { requestId } from '../../src/recording/request-key.js';
 
 let dir: string;
 
@@ -67,5 +70,57 @@ describe('the request index', () => {
       }
       await check();
     }
+  });
+});
+
+describe('the numeric keys of the request index', () => {
+  const path = '/api/chat';
+  const body = (temperature: string, content = 'hi'): string => `{"model": "m", "messages": [{"role": "user", "content": "${content}"}], "options": {"temperature": ${temperature}}}`;
+
+  /** Writes a recording of `bodyText` under its own id (or `name`); returns the id. */
+  async function record(store: RecordingStore, bodyText: string, options: { name?: string; repeat?: number } = {}): Promise<string> {
+    const request = { method: 'POST', keyPath: path, body: parseJson(bodyText), repeat: options.repeat };
+    const id = options.name ?? requestId(NO_RULES, request);
+    const input = { method: 'POST', url: `http://localhost:11434${path}`, path, body: request.body, response: { kind: 'json' as const, status: 200, data: {} } };
+    await store.write(id, createRecording(options.repeat === undefined ? input : { ...input, repeat: options.repeat }));
+    return id;
+  }
+
+  const keyOf = (bodyText: string, repeat?: number): number => numericKey(NO_RULES, { method: 'POST', keyPath: path, body: parseJson(bodyText), repeat });
+
+  it('find every recording equal number for number, and follow rewrites and removals', async () => {
+    const writer = new RecordingStore(dir);
+    const reader = new RecordingStore(dir);
+    const index = reader.requestIndex();
+    const python = await record(writer, body('0.0'));
+    const javascript = await record(writer, body('0'));
+    await record(writer, body('0.5'));
+    await index.update();
+    expect(index.numericMatches(keyOf(body('-0.00'))).sort()).toEqual([python, javascript].sort());
+    expect(index.numericMatches(keyOf(body('0.25')))).toEqual([]);
+
+    await rm(writer.fileFor(python));
+    await index.update();
+    expect(index.numericMatches(keyOf(body('0.0')))).toEqual([javascript]);
+    // The file of one id now holds another request: found by its new key only.
+    await writer.write(javascript, createRecording({ method: 'POST', url: `http://localhost:11434${path}`, path, body: parseJson(body('1.0')), response: { kind: 'json', status: 200, data: {} } }));
+    await index.update();
+    expect(index.numericMatches(keyOf(body('0')))).toEqual([]);
+    expect(index.numericMatches(keyOf(body('1')))).toEqual([]);
+    await rm(writer.fileFor(javascript));
+    await record(writer, body('1.0'));
+    await index.update();
+    expect(index.numericMatches(keyOf(body('1')))).toHaveLength(1);
+  });
+
+  it('key a repeat by its number, written after the response, and give a misnamed file no key', async () => {
+    const writer = new RecordingStore(dir);
+    const second = await record(writer, body('0.0', 'again'), { repeat: 2 });
+    await record(writer, body('0.0', 'misnamed'), { name: 'misnamed0000' });
+    const index = new RecordingStore(dir).requestIndex();
+    await index.update();
+    expect(index.numericMatches(keyOf(body('0', 'again'), 2))).toEqual([second]);
+    expect(index.numericMatches(keyOf(body('0', 'again')))).toEqual([]);
+    expect(index.numericMatches(keyOf(body('0', 'misnamed')))).toEqual([]);
   });
 });

@@ -57,7 +57,7 @@ describe('readRecordedRequest', () => {
       response: { kind: 'stream', status: 200, chunks: [parseJson('{"message":{"content":"}}}"}}')] },
     });
     const path = await file(serializeRecording(envelope));
-    expect(await readBoth(path)).toEqual({ request: envelope.request, testId: 'suite > test "quoted"' });
+    expect(await readBoth(path)).toEqual({ request: envelope.request, testId: 'suite > test "quoted"', repeat: 1 });
     expect(readRecordedRequestSync(path)?.part.testId).toBe('suite > test "quoted"');
   });
 
@@ -82,6 +82,17 @@ describe('readRecordedRequest', () => {
     expect((await readRecordedRequest(path, { wholeFile: true }))?.testId).toBe('late');
     expect((await readRecordedRequest(path))?.testId).toBeUndefined();
     expect(readRecordedRequestSync(path)?.part.testId).toBeUndefined();
+  });
+
+  it('finds the repeat llm-replay writes after the response only when asked to read the whole file', async () => {
+    const path = await file(`{"request": ${REQUEST}, "response": {"body": null}, "repeat": 3}`);
+    expect((await readRecordedRequest(path, { wholeFile: true }))?.repeat).toBe(3);
+    expect(readRecordedRequestSync(path, { wholeFile: true })?.part.repeat).toBe(3);
+    expect(readRecordedRequestSync(path)?.part.repeat).toBe(1);
+    const early = await file(`{"repeat": 2, "request": ${REQUEST}, "response": {"body": [1,`);
+    expect(readRecordedRequestSync(early)?.part.repeat).toBe(2);
+    const wrong = await file(`{"repeat": 1.5, "request": ${REQUEST}}`);
+    expect(() => readRecordedRequestSync(wrong)).toThrow(/repeat must be a whole number from 2 up/);
   });
 
   it('stops at the end of the request: what follows is never read', async () => {
