@@ -49,7 +49,8 @@ describe('SSE framing kept beyond the chunks', () => {
     ]) {
       const recorded = toRecordedStream('sse', wire);
       expect(recorded.frames, JSON.stringify(wire)).toBeDefined();
-      expect(toWireFrames('sse', recorded)).toEqual(wire);
+      // Strictly: a frame carries no event or id key it was not sent with.
+      expect(toWireFrames('sse', recorded)).toStrictEqual(wire);
     }
   });
 
@@ -68,7 +69,21 @@ describe('SSE framing kept beyond the chunks', () => {
   });
 });
 
+describe('the SSE decoder', () => {
+  it('gives a frame an event or id key only when the event had one', () => {
+    expect(decode('sse', 'data: a\n\nevent: e\ndata: b\n\nid: 7\ndata: c\n\n')).toStrictEqual([{ data: 'a' }, { event: 'e', data: 'b' }, { id: '7', data: 'c' }]);
+  });
+});
+
 describe('the NDJSON decoder', () => {
+  it('splits lines of one character', () => {
+    expect(decode('ndjson', '1\n2\n3').map((frame) => frame.data)).toEqual(['1', '2', '3']);
+    const lines: string[] = [];
+    const decoder = createNdjsonDecoder((frame) => lines.push(frame.data));
+    decoder.feed('7\n');
+    expect(lines).toEqual(['7']);
+  });
+
   it('keeps each line of a piece holding several, and waits for the end of a cut one', () => {
     const lines: string[] = [];
     const decoder = createNdjsonDecoder((frame) => lines.push(frame.data));
