@@ -22,8 +22,13 @@ const renderCache = new WeakMap<RecordingEnvelope, Rendered>();
 
 const encoder = new TextEncoder();
 
-/** A recorded plain body as text: a string the upstream sent as text stays text, anything else is JSON. */
+/**
+ * A recorded plain body as text: a string the upstream sent as text stays text, anything else is JSON.
+ * An empty body is recorded as `""`; it replays empty, as sent (a JSON body of just `""` cannot be told apart
+ * and replays empty too, which no LLM API sends).
+ */
 function bodyText(data: JsonValue, contentType: string | undefined): string {
+  if (data === '') return '';
   return typeof data === 'string' && contentType !== undefined && !isJsonMediaType(contentType) ? data : jsonText(data);
 }
 

@@ -181,6 +181,43 @@ describe('an empty answer', () => {
   });
 });
 
+describe('a 200 with an empty body', () => {
+  it.each([
+    ['a JSON content type', { 'content-type': 'application/json' }],
+    ['no content type', {}],
+  ])('with %s is recorded and replayed empty, with a length of 0', async (_name, headers) => {
+    const s = await setup((_request, res) => {
+      res.writeHead(200, { ...headers, 'x-request-id': 'req_empty' });
+      res.end();
+    });
+    const live = await s.recorder('record')(post('/v1/chat/completions'));
+    expect(live.status).toBe(200);
+    expect(await live.text()).toBe('');
+    const id = live.headers.get('x-llm-replay-id')!;
+    expect((await s.file(id))['response']).toMatchObject({ body: { __data__: '' }, is_streaming: false });
+
+    const replayed = await s.recorder('replay')(post('/v1/chat/completions'));
+    expect(replayed.status).toBe(200);
+    expect(replayed.headers.get('content-length')).toBe('0');
+    expect(replayed.headers.get('x-request-id')).toBe('req_empty');
+    expect(await replayed.text()).toBe('');
+    expect(s.warnings).toEqual([]);
+  });
+
+  it('replays an error with no body empty too', async () => {
+    const s = await setup((_request, res) => {
+      res.writeHead(403, { 'content-type': 'application/json' });
+      res.end();
+    });
+    const live = await s.recorder('record')(post('/v1/chat/completions'));
+    expect(await live.text()).toBe('');
+    const replayed = await s.recorder('replay')(post('/v1/chat/completions'));
+    expect(replayed.status).toBe(403);
+    expect(replayed.headers.get('content-length')).toBe('0');
+    expect(await replayed.text()).toBe('');
+  });
+});
+
 describe('an error answer', () => {
   it('with a plain-text body is recorded with that text as its message and replayed as the same text', async () => {
     const s = await setup((_request, res) => {
