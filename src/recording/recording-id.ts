@@ -46,10 +46,10 @@ export function recordingIdForBody(method: string, path: string, body: JsonValue
 
 /** The query string of a path or URL (without `?` and fragment), or `''`. */
 export function queryOf(pathOrUrl: string): string {
+  const hash = pathOrUrl.indexOf('#');
+  const end = hash === -1 ? pathOrUrl.length : hash;
   const start = pathOrUrl.indexOf('?');
-  if (start === -1) return '';
-  const hash = pathOrUrl.indexOf('#', start);
-  return pathOrUrl.slice(start + 1, hash === -1 ? pathOrUrl.length : hash);
+  return start === -1 || start > end ? '' : pathOrUrl.slice(start + 1, end);
 }
 
 function paramName(param: string): string {

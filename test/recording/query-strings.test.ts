@@ -11,6 +11,7 @@ describe('the query string of a path', () => {
     ['/v1/models?a=1&b=2', 'a=1&b=2'],
     ['/v1/models?a=1#frag', 'a=1'],
     ['http://h/p?x=1#y?z', 'x=1'],
+    ['/v1/models#frag?a=1', ''],
   ])('%s has %j', (path, query) => {
     expect(queryOf(path)).toBe(query);
   });
