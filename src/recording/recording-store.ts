@@ -7,6 +7,7 @@ import { DEFAULT_OPTIONS } from '../options.js';
 import { parseRecording, serializeRecording, type RecordingEnvelope } from './envelope.js';
 import { SizedLru } from './lru.js';
 import { NO_RULES, type MatchRules } from './match-rules.js';
+import { snapshotFile } from './index-snapshot.js';
 import { RequestIndex } from './request-index.js';
 import type { FileStamp } from './request-reader.js';
 
@@ -122,6 +123,8 @@ export class RecordingStore {
         files: () => this.files(),
         locate: (id) => this.locate(id),
         watched: () => this.watching(),
+        // A normalize function's effect cannot be told from one run to the next: its keys are not saved.
+        snapshotFile: this.rules.config.normalize === undefined ? snapshotFile(this.dir) : undefined,
       },
       this.rules,
     );

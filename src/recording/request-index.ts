@@ -3,6 +3,7 @@ import { dirname, join } from 'node:path';
 import { sketchBody } from './body-sketch.js';
 import { modelOf } from './envelope.js';
 import { identifyRequest } from './identity.js';
+import { loadSnapshot, saveSnapshot, type IndexSnapshot } from './index-snapshot.js';
 import { NO_RULES, type MatchRules } from './match-rules.js';
 import { numericKey } from './numeric-key.js';
 import { urlPath } from './recording-id.js';
@@ -16,6 +17,8 @@ export interface IndexSource {
   locate(id: string): string | undefined;
   /** True while change events for the folders arrive (then {@link RequestIndex.changed} is called for each). */
   watched(): boolean;
+  /** Where the index is saved between runs (see index-snapshot.ts); undefined when it is not. */
+  snapshotFile?: string | undefined;
 }
 
 /** The route fields of a slot, each an index into the string table. */
@@ -85,6 +88,10 @@ export class RequestIndex {
   /** The end of the last task queued with {@link takeTurn}. */
   private turns: Promise<unknown> = Promise.resolve();
   private closed = false;
+  /** True once a saved snapshot was looked for. */
+  private restored = false;
+  /** True while slots differ from the last snapshot saved or restored. */
+  private unsaved = false;
 
   /** `rules`: the matching rules the folder's ids are computed under, which numeric keys follow too. */
   constructor(
@@ -113,9 +120,10 @@ export class RequestIndex {
     this.complete = false;
   }
 
-  /** Stops reading files: a build under way ends at its next slice. */
+  /** Stops reading files (a build under way ends at its next slice), and saves what changed. */
   close(): void {
     this.closed = true;
+    this.save();
   }
 
   /** Brings the index up to date with the folders; concurrent callers share one pass. */
@@ -186,7 +194,10 @@ export class RequestIndex {
       this.complete = true;
       // The scan sees every change made before it starts; events during it are replayed after it.
       this.dirty.clear();
+      if (!this.restored) this.restore();
       await this.scan();
+      // The first build is what is worth keeping; later changes are saved on close.
+      this.save();
     }
     while (this.dirty.size > 0) {
       const ids = [...this.dirty];
@@ -271,6 +282,7 @@ export class RequestIndex {
   }
 
   private put(id: string, file: string, stamp: FileStamp, summary: { route: Uint32Array; sketch: Uint32Array; numeric: number } | undefined): void {
+    this.unsaved = true;
     let slot = this.slots.get(id);
     if (slot === undefined) {
       slot = this.freeSlots.pop() ?? this.grow();
@@ -300,6 +312,7 @@ export class RequestIndex {
   private remove(id: string): void {
     const slot = this.slots.get(id);
     if (slot === undefined) return;
+    this.unsaved = true;
     this.slots.delete(id);
     this.ids[slot] = '';
     this.states[slot] = State.Free;
@@ -331,6 +344,66 @@ export class RequestIndex {
     }
     while (at !== -1 && this.sameKey[at] !== slot) at = this.sameKey[at]!;
     if (at !== -1) this.sameKey[at] = next;
+  }
+
+  /** Takes the slots of the snapshot saved by an earlier run, if there is one that fits: the scan then rereads only what changed since. */
+  private restore(): void {
+    this.restored = true;
+    const file = this.source.snapshotFile;
+    if (file === undefined || this.ids.length > 0) return;
+    const snapshot = loadSnapshot(file, this.snapshotTag());
+    if (snapshot === undefined) return;
+    const slots = snapshot.ids.length;
+    const capacity = Math.max(64, slots);
+    this.states = resized(snapshot.states, capacity);
+    this.routes = resized(snapshot.routes, capacity * ROUTE_FIELDS);
+    this.stamps = resized(snapshot.stamps, capacity * 3);
+    this.spans = resized(snapshot.spans, capacity * 2);
+    this.numericKeys = new Float64Array(capacity).fill(NO_KEY);
+    this.sameKey = new Int32Array(capacity);
+    this.sketchData = resized(snapshot.sketches, Math.max(1024, snapshot.sketches.length));
+    this.sketchesUsed = this.sketchesLive = snapshot.sketches.length;
+    for (const text of snapshot.strings.slice(1)) this.intern(text);
+    for (let slot = 0; slot < slots; slot++) {
+      const id = snapshot.ids[slot]!;
+      this.ids.push(id);
+      if (id === '') {
+        this.freeSlots.push(slot);
+        continue;
+      }
+      this.slots.set(id, slot);
+      this.link(slot, snapshot.numericKeys[slot]!);
+    }
+  }
+
+  /** Saves the slots for the next run when they changed; a folder that cannot be written just goes without. */
+  private save(): void {
+    const file = this.source.snapshotFile;
+    if (file === undefined || !this.unsaved) return;
+    this.unsaved = false;
+    this.compact();
+    const slots = this.ids.length;
+    const snapshot: IndexSnapshot = {
+      strings: this.strings,
+      ids: this.ids,
+      states: this.states.subarray(0, slots),
+      routes: this.routes.subarray(0, slots * ROUTE_FIELDS),
+      stamps: this.stamps.subarray(0, slots * 3),
+      spans: this.spans.subarray(0, slots * 2),
+      sketches: this.sketchData.subarray(0, this.sketchesUsed),
+      numericKeys: this.numericKeys.subarray(0, slots),
+    };
+    try {
+      saveSnapshot(file, this.snapshotTag(), snapshot);
+    } catch {
+      // A read-only or full folder: the next run builds the index from the files, as without a snapshot.
+    }
+  }
+
+  /** What the slots depend on besides the files: the rules numeric keys follow. */
+  private snapshotTag(): string {
+    const { ignore, replace, repeats } = this.rules.config;
+    return JSON.stringify({ ignore, replace, repeats: repeats ?? 'off' });
   }
 
   /** Adds a slot, doubling the columns when they are full. */

@@ -1,0 +1,141 @@
+import { readdir, readFile, rm, stat, truncate, utimes, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { createRecording } from '../../src/recording/envelope.js';
+import { snapshotFile } from '../../src/recording/index-snapshot.js';
+import { createMatchRules, NO_RULES } from '../../src/recording/match-rules.js';
+import { findNearest } from '../../src/recording/nearest.js';
+import { numericKey } from '../../src/recording/numeric-key.js';
+import { parseJson } from '../../src/recording/parse-json.js';
+import { RecordingStore } from '../../src/recording/recording-store.js';
+import { requestId } from '../../src/recording/request-key.js';
+import { listFolder } from '../../src/inspect/folder.js';
+import { tempDir } from '../support/temp-dir.js';
+
+// The request index is saved on its first build and on close, in `<recordings>/.cache/`, so that the next run
+// rereads only the files that changed: a stat each instead of every request at 50,000 recordings.
+
+const path = '/api/chat';
+const body = (temperature: string, content = 'hi'): string => `{"model": "m", "messages": [{"role": "user", "content": "${content}"}], "options": {"temperature": ${temperature}}}`;
+const keyOf = (bodyText: string): number => numericKey(NO_RULES, { method: 'POST', keyPath: path, body: parseJson(bodyText) });
+
+/** A whole-millisecond mtime, which `utimes` can set again exactly. */
+const PAST = new Date(1_700_000_000_000);
+
+async function record(store: RecordingStore, bodyText: string): Promise<string> {
+  const request = { method: 'POST', keyPath: path, body: parseJson(bodyText) };
+  const id = requestId(NO_RULES, request);
+  await store.write(id, createRecording({ method: 'POST', url: `http://localhost:11434${path}`, path, body: request.body, response: { kind: 'json', status: 200, data: {} } }));
+  await utimes(store.fileFor(id), PAST, PAST);
+  return id;
+}
+
+/** Changes a file in place, keeping its inode, size and mtime: only a reread would see it. */
+async function changeUnseen(file: string, from: string, to: string): Promise<void> {
+  const text = await readFile(file, 'utf8');
+  await writeFile(file, text.replace(from, to));
+  await utimes(file, PAST, PAST);
+}
+
+async function indexed(dir: string, options: ConstructorParameters<typeof RecordingStore>[1] = {}): Promise<RecordingStore> {
+  const store = new RecordingStore(dir, options);
+  await store.requestIndex().update();
+  return store;
+}
+
+const nearestTo = async (store: RecordingStore, bodyText: string): Promise<string | undefined> =>
+  (await findNearest(store, { method: 'POST', path, body: parseJson(bodyText) }, { limit: 1 })).nearest[0]?.id;
+
+describe('the saved request index', () => {
+  it('is written on the first build, in a folder git ignores, and serves the next run', async () => {
+    const dir = await tempDir();
+    const writer = new RecordingStore(dir);
+    const cold = await record(writer, body('0.0', 'cold'));
+    const warm = await record(writer, body('0.5', 'warm'));
+    (await indexed(dir)).close();
+    expect(await readFile(join(dir, '.cache', '.gitignore'), 'utf8')).toBe('*\n');
+    expect((await stat(snapshotFile(dir))).size).toBeGreaterThan(0);
+
+    await changeUnseen(writer.fileFor(cold), '"cold"', '"COLD"');
+    const next = await indexed(dir);
+    expect(next.requestIndex().numericMatches(keyOf(body('0', 'cold')))).toEqual([cold]);
+    expect(await nearestTo(next, body('0.5', 'warm'))).toBe(warm);
+    next.close();
+  });
+
+  it('is brought up to date with files added, changed and removed since it was saved', async () => {
+    const dir = await tempDir();
+    const writer = new RecordingStore(dir);
+    const kept = await record(writer, body('0.0', 'kept'));
+    const removed = await record(writer, body('0.0', 'removed'));
+    const changed = await record(writer, body('0.0', 'changed'));
+    (await indexed(dir)).close();
+
+    await rm(writer.fileFor(removed));
+    await writer.write(changed, createRecording({ method: 'POST', url: `http://localhost:11434${path}`, path, body: parseJson(body('2.0', 'changed')), response: { kind: 'json', status: 200, data: {} } }));
+    const added = await record(writer, body('1.0', 'added'));
+
+    const index = (await indexed(dir)).requestIndex();
+    expect(index.numericMatches(keyOf(body('0', 'kept')))).toEqual([kept]);
+    expect(index.numericMatches(keyOf(body('0', 'removed')))).toEqual([]);
+    expect(index.numericMatches(keyOf(body('0', 'changed')))).toEqual([]);
+    expect(index.numericMatches(keyOf(body('1', 'added')))).toEqual([added]);
+    expect(index.slotCount - [...Array(index.slotCount).keys()].filter((slot) => !index.isIndexed(slot)).length).toBe(3);
+  });
+
+  it('saves changes made after the first build when the store closes', async () => {
+    const dir = await tempDir();
+    const writer = new RecordingStore(dir);
+    await record(writer, body('0.0', 'first'));
+    const store = await indexed(dir);
+    const later = await record(store, body('0.0', 'later'));
+    await store.requestIndex().update();
+    store.close();
+
+    // Hidden from the next run's stat: only the saved index can know the file as it was.
+    await changeUnseen(store.fileFor(later), '"later"', '"LATER"');
+    expect((await indexed(dir)).requestIndex().numericMatches(keyOf(body('0', 'later')))).toEqual([later]);
+  });
+
+  it('is not used under other matching rules, nor when damaged', async () => {
+    const dir = await tempDir();
+    const writer = new RecordingStore(dir);
+    const id = await record(writer, body('0.0'));
+    (await indexed(dir)).close();
+    const saved = await readFile(snapshotFile(dir));
+
+    const rules = createMatchRules({ ignore: ['$.options'] }, 'test');
+    const ruled = await indexed(dir, { rules });
+    // Under the rule the recording's name is not its request's id: a fresh build gives it no key.
+    expect(ruled.requestIndex().numericMatches(keyOf(body('0')))).toEqual([]);
+    ruled.close();
+
+    await writeFile(snapshotFile(dir), saved);
+    await truncate(snapshotFile(dir), saved.byteLength - 3);
+    expect((await indexed(dir)).requestIndex().numericMatches(keyOf(body('0')))).toEqual([id]);
+    await writeFile(snapshotFile(dir), 'not an index');
+    expect((await indexed(dir)).requestIndex().numericMatches(keyOf(body('0')))).toEqual([id]);
+  });
+
+  it('is not saved for rules with a normalize function, whose effect cannot be compared between runs', async () => {
+    const dir = await tempDir();
+    await record(new RecordingStore(dir), body('0.0'));
+    const rules = createMatchRules({ normalize: () => undefined }, 'test');
+    (await indexed(dir, { rules })).close();
+    await expect(stat(join(dir, '.cache'))).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+
+  it('goes without saving when the folder cannot take it, and is no leftover for verify', async () => {
+    const dir = await tempDir();
+    await record(new RecordingStore(dir), body('0.0'));
+    (await indexed(dir)).close();
+    expect((await listFolder({ dir, store: new RecordingStore(dir) })).leftovers).toEqual([]);
+
+    const blocked = await tempDir();
+    await record(new RecordingStore(blocked), body('0.0'));
+    await writeFile(join(blocked, '.cache'), 'a file where the folder would go');
+    const store = await indexed(blocked);
+    expect(() => store.close()).not.toThrow();
+    expect(await readdir(blocked)).toEqual(expect.arrayContaining(['.cache', 'responses']));
+  });
+});
