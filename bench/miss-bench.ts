@@ -168,11 +168,24 @@ async function bigMiss(pool: Pool, server: ChildServer): Promise<string> {
   return Promise.race([answered, exited, timedOut]);
 }
 
+/** The first miss of a fresh server on a folder an earlier server indexed (and saved the index of). */
+async function firstMissAfterRestart(start: () => Promise<ChildServer>, body: string, nearId: string | undefined): Promise<number> {
+  const server = await start();
+  const pool = new Pool(server.url, { connections: 1, pipelining: 1 });
+  try {
+    return (await miss(pool, body, nearId)).ms;
+  } finally {
+    await pool.destroy();
+    await server.stop();
+  }
+}
+
 async function benchSize(work: string, n: number): Promise<string[]> {
   const dir = join(work, `recordings-${n}`);
   const bodies = await writeRecordings(dir, n);
   const ids = bodies.map((body) => recordingId('POST', CHAT_PATH, body));
-  const server = await startChild('node', [CLI, 'serve', '--port', '0', '--recordings', dir, '--data', join(work, `data-${n}`), '--no-usage-log']);
+  const start = (): Promise<ChildServer> => startChild('node', [CLI, 'serve', '--port', '0', '--recordings', dir, '--data', join(work, `data-${n}`), '--no-usage-log']);
+  const server = await start();
   const pool = new Pool(server.url, { connections: REPLAY_CONNECTIONS + CONCURRENT_MISSES, pipelining: 1 });
   const pick = (k: number): number => Math.floor(((k + 0.5) / 64) * n) % n;
   let named = 0;
@@ -211,8 +224,10 @@ async function benchSize(work: string, n: number): Promise<string[]> {
     const big = await bigMiss(pool, server);
     const alive = server.process.exitCode === null && server.process.signalCode === null;
     const bigRss = alive ? `, RSS then ${(await rssMb(server.process.pid!)).toFixed(0)} MB` : '';
+    const restarted = await firstMissAfterRestart(start, missBody(pick(0)), ids[pick(0)]);
     return [
       `  ${String(n).padStart(6)} recordings  first miss ${cold.toFixed(0).padStart(5)} ms   later misses ${median(later).toFixed(1).padStart(6)} ms (median of ${LATER_MISSES})   nearest named ${named}/${misses}`,
+      `                     first miss of a second server on the folder (request index saved by the first): ${restarted.toFixed(0)} ms`,
       `                     p99 hit ${p99(quiet).toFixed(2)} ms alone, ${p99(during).toFixed(2)} ms during ${CONCURRENT_MISSES} concurrent misses (ratio ${(p99(during) / p99(quiet)).toFixed(2)}; misses took ${concurrentMs.toFixed(0)} ms, ${during.length} hits)`,
       `                     replay of all ${n}: ${rate.toFixed(0)} req/s, then RSS ${rss.toFixed(0)} MB (peak ${peak.toFixed(0)} MB); after a second replay ${rssAgain.toFixed(0)} MB`,
       `                     ${BIG_KEYS.toLocaleString('en')}-key miss (1.6 MB body): ${big}${bigRss}`,
