@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { resolve } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { loadCommandRules } from '../config.js';
 import { openRecordingsFolder } from '../inspect/folder.js';
 import { startInspector } from '../inspector/start-inspector.js';
 import { DEFAULT_OPTIONS, resolveOptions } from '../options.js';
@@ -12,10 +13,11 @@ interface InspectFlags {
   host: string;
   port: number;
   open?: boolean;
+  config?: string;
 }
 
 /**
- * `llm-replay inspect [--recordings DIR] [--data DIR] [--host H] [--port N] [--open]`:
+ * `llm-replay inspect [--recordings DIR] [--data DIR] [--config FILE] [--host H] [--port N] [--open]`:
  * the browser inspector on a recordings folder, with no proxy (the page
  * `llm-replay serve` also serves at /__llm-replay/).
  */
@@ -26,6 +28,7 @@ export function inspectCommand(): Command {
     .option('--data <dir>', `data folder whose usage logs tell unused recordings (env LLM_REPLAY_DATA, default ${DEFAULT_OPTIONS.data})`)
     .addOption(new Option('--host <host>', 'interface to listen on').default(DEFAULT_OPTIONS.host))
     .addOption(new Option('--port <port>', 'port to listen on (0 = any free port)').default(0).argParser(portNumber))
+    .option('--config <file>', 'matching rules file, as serve reads it (env LLM_REPLAY_CONFIG, default llm-replay.config.json when present)')
     .option('--open', 'open the page in the default browser')
     .action(async (flags: InspectFlags) => {
       const options = resolveOptions({
@@ -34,7 +37,8 @@ export function inspectCommand(): Command {
       });
       const recordings = resolve(options.recordings);
       await openRecordingsFolder(recordings);
-      const inspector = await startInspector({ recordings, data: resolve(options.data), host: flags.host, port: flags.port });
+      const rules = loadCommandRules(flags.config, process.env, process.cwd());
+      const inspector = await startInspector({ recordings, data: resolve(options.data), host: flags.host, port: flags.port, rules });
       const stop = (): void => {
         void inspector.close().then(() => process.exit(0));
       };

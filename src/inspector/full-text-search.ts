@@ -86,7 +86,7 @@ export class FullTextSearch {
     const files = this.index.fileList();
     search.version = this.index.version;
     search.progress.total = files.length;
-    for await (const entry of scanRecordings(files, 'list', { grep: search.query })) {
+    for await (const entry of scanRecordings(files, 'list', { grep: search.query }, { rules: this.index.rules })) {
       if (search.cancelled) return;
       if (entry.kind === 'row') search.matched.add(files[search.progress.done]!.id);
       search.progress.done += 1;

@@ -2,6 +2,7 @@ import { createRequire } from 'node:module';
 import { resolve } from 'node:path';
 import type { Mode } from '../options.js';
 import type { ExchangeEvent } from '../proxy/recorder.js';
+import { NO_RULES, type MatchRules } from '../recording/match-rules.js';
 import { RecordingStore } from '../recording/recording-store.js';
 import { pathAndSearch } from '../web/fast-request.js';
 import { inspectorRoutes } from './api.js';
@@ -24,6 +25,11 @@ export interface InspectorOptions {
   host: string;
   /** The store the proxy reads (its index of requests explains misses); the inspector makes its own when absent. */
   store?: RecordingStore;
+  /**
+   * The matching rules ids are computed under, when there is no `store` (whose rules are used otherwise):
+   * a file whose name is not its request's id is marked. @default no rules
+   */
+  rules?: MatchRules;
   /** The proxy the page watches; absent for `llm-replay inspect`, which serves no traffic. */
   proxy?: { mode: Mode; upstream: string };
   /** Where copy-as-curl sends requests. @default the address the page was opened at */
@@ -57,12 +63,13 @@ export function createInspector(options: InspectorOptions): Inspector {
   let search: FullTextSearch | undefined;
   let unused: UnusedRecordings | undefined;
   let ownStore: RecordingStore | undefined;
-  const indexOf = (): RecordingIndex => (index ??= new RecordingIndex(recordings));
+  const rules = options.store?.rules ?? options.rules ?? NO_RULES;
+  const indexOf = (): RecordingIndex => (index ??= new RecordingIndex(recordings, rules));
   const app = inspectorRoutes(INSPECTOR_PATH, {
     info: { version, recordings, mode: options.proxy?.mode ?? null },
     index: indexOf,
     search: () => (search ??= new FullTextSearch(indexOf())),
-    store: () => options.store ?? (ownStore ??= new RecordingStore(recordings, { watch: true })),
+    store: () => options.store ?? (ownStore ??= new RecordingStore(recordings, { watch: true, rules })),
     unused: () => (unused ??= new UnusedRecordings(indexOf(), { recordings, data })),
     feed,
     files: new StaticFiles(),

@@ -4,6 +4,7 @@ import { setImmediate as nextTurn } from 'node:timers/promises';
 import { isServableId, listFolder, readRecording, type RecordingFile, type RecordingsFolder } from '../inspect/folder.js';
 import { scanRecordings } from '../inspect/scan.js';
 import { listEntry, type ListEntry } from '../inspect/summary.js';
+import { NO_RULES, type MatchRules } from '../recording/match-rules.js';
 import { RecordingStore } from '../recording/recording-store.js';
 import type { Progress, RecordingRow, SortKey } from './api-types.js';
 
@@ -55,9 +56,13 @@ export class RecordingIndex {
 
   private readonly folder: RecordingsFolder;
 
-  constructor(dir: string) {
+  /** `rules`: the matching rules the proxy computes ids under, which tell whether a file's name matches its request. */
+  constructor(
+    dir: string,
+    readonly rules: MatchRules = NO_RULES,
+  ) {
     this.dir = dir;
-    this.folder = { dir, store: new RecordingStore(dir) };
+    this.folder = { dir, store: new RecordingStore(dir, { rules }) };
   }
 
   /** How far the first read has come, or undefined once it is done. */
@@ -177,7 +182,7 @@ export class RecordingIndex {
     const progress = { done: 0, total: files.length };
     this.progress = progress;
     this.lastSync = Date.now();
-    for await (const entry of scanRecordings(files, 'list', {})) {
+    for await (const entry of scanRecordings(files, 'list', {}, { rules: this.rules })) {
       if (this.closed) break;
       this.put(files[progress.done]!, entry, false);
       progress.done += 1;
@@ -252,7 +257,7 @@ export class RecordingIndex {
       const known = this.files.get(file.id);
       const stats = statSync(file.file, { throwIfNoEntry: false });
       if (row !== undefined && known?.file === file.file && stats !== undefined && stats.size === row.size && stats.mtimeMs === row.modified) continue;
-      this.put(file, listEntry(readRecording(file)), true);
+      this.put(file, listEntry(readRecording(file), {}, this.rules), true);
     }
     for (const id of [...this.rows.keys()]) if (!present.has(id)) this.remove(id);
   }
@@ -263,7 +268,7 @@ export class RecordingIndex {
       const file = join(folder, `${id}.json`);
       // lstat, as the folder listing: a symbolic link is not a recording (it may lead out of the folder).
       if (lstatSync(file, { throwIfNoEntry: false })?.isFile() === true) {
-        this.put({ id, file, name }, listEntry(readRecording({ id, file, name })), true);
+        this.put({ id, file, name }, listEntry(readRecording({ id, file, name }), {}, this.rules), true);
         return;
       }
     }

@@ -2,6 +2,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { LlmReplayError } from '../errors.js';
 import { DEFAULT_OPTIONS } from '../options.js';
+import type { MatchRules } from '../recording/match-rules.js';
 import { toNodeListener } from '../server/node-edge.js';
 import { listenError } from '../server/preflight.js';
 import { pathAndSearch } from '../web/fast-request.js';
@@ -13,6 +14,8 @@ export interface InspectServerOptions {
   host: string;
   /** 0 takes a free port. */
   port: number;
+  /** The matching rules ids are computed under. @default no rules */
+  rules?: MatchRules;
 }
 
 export interface RunningInspector {
@@ -31,6 +34,7 @@ export async function startInspector(options: InspectServerOptions): Promise<Run
     recordings: options.recordings,
     data: options.data,
     host: options.host,
+    ...(options.rules === undefined ? {} : { rules: options.rules }),
     proxyBase: `http://${DEFAULT_OPTIONS.host}:${DEFAULT_OPTIONS.port}`,
   });
   const server = createServer(

@@ -4,6 +4,8 @@ import { Readable } from 'node:stream';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { idCommand } from '../../src/cli/id-command.js';
 import { pruneCommand } from '../../src/cli/prune-command.js';
+import { loadMatchRules } from '../../src/config.js';
+import { startInspector } from '../../src/inspector/start-inspector.js';
 import { createInProcessRecorder } from '../../src/msw/index.js';
 import type { ServerOptions } from '../../src/options.js';
 import { startServer } from '../../src/server/start-server.js';
@@ -164,5 +166,27 @@ describe('recordings import and prune under matching rules', () => {
     const expected = await idOf(['--path', PATH, '--config', config], chat('hello', 'run-1'));
     expect(result).toMatchObject({ total: 2, used: 1, unused: [], misnamed: [{ id: misnamedId, expected }], deleted: false });
     expect((await readdir(join(recordings, 'responses'))).filter((name) => name.endsWith('.json'))).toHaveLength(2);
+  });
+});
+
+describe('the inspector under matching rules', () => {
+  it('marks a file misnamed only when its name is not its id under the rules the proxy runs with', async () => {
+    const fake = await startFakeUpstream();
+    running.push(fake);
+    const { config, recordings } = await project();
+    const server = await startServer({ port: 0, data: await tempDir(), mode: 'record', upstream: fake.url, recordings, config, usageLog: false });
+    running.push(server);
+    await (await fetch(`${server.url}${PATH}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: chat('Today is 2026-11-29. Hi', 'run-1') })).text();
+    const rows = async (base: string): Promise<boolean[]> =>
+      ((await (await fetch(`${base}/__llm-replay/api/recordings`)).json()) as { rows: Array<{ nameMatches: boolean }> }).rows.map((row) => row.nameMatches);
+    expect(await rows(server.url)).toEqual([true]);
+
+    const data = await tempDir();
+    const plain = await startInspector({ recordings, data, host: '127.0.0.1', port: 0 });
+    running.push(plain);
+    expect(await rows(new URL(plain.url).origin)).toEqual([false]);
+    const ruled = await startInspector({ recordings, data, host: '127.0.0.1', port: 0, rules: loadMatchRules(config) });
+    running.push(ruled);
+    expect(await rows(new URL(ruled.url).origin)).toEqual([true]);
   });
 });
