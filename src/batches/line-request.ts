@@ -1,4 +1,5 @@
 import { attachFastView } from '../web/fast-request.js';
+import { lazyPrototype, REQUEST_MEMBERS } from '../web/lazy-prototype.js';
 
 const URL_KEY = Symbol('url');
 const HEADERS = Symbol('headers');
@@ -26,27 +27,15 @@ function real(self: LineRequestObject): Request {
  * property and method), backed by a real Request built on first use of
  * anything but the method, URL, signal and the fast view the recorder reads.
  */
-const prototype: object = Object.create(Request.prototype);
-Object.defineProperties(prototype, {
-  method: { get: () => 'POST' },
-  url: { get: (function (this: LineRequestObject) { return this[URL_KEY]; }) },
-  signal: { get: (function (this: LineRequestObject) { return this[SIGNAL]; }) },
+const prototype = lazyPrototype<LineRequestObject>(Request.prototype, REQUEST_MEMBERS, real, {
+  method: () => 'POST',
+  url() {
+    return this[URL_KEY];
+  },
+  signal() {
+    return this[SIGNAL];
+  },
 });
-for (const key of ['headers', 'destination', 'referrer', 'referrerPolicy', 'mode', 'credentials', 'cache', 'redirect', 'integrity', 'keepalive', 'body', 'bodyUsed', 'duplex'] as const) {
-  Object.defineProperty(prototype, key, {
-    get(this: LineRequestObject) {
-      return (real(this) as unknown as Record<string, unknown>)[key];
-    },
-  });
-}
-for (const key of ['clone', 'blob', 'arrayBuffer', 'text', 'json', 'formData', 'bytes'] as const) {
-  Object.defineProperty(prototype, key, {
-    value(this: LineRequestObject, ...args: unknown[]) {
-      const request = real(this) as unknown as Record<string, (...a: unknown[]) => unknown>;
-      return request[key]!.apply(request, args);
-    },
-  });
-}
 
 attachFastView(prototype, {
   readBody(request, limit) {

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import { attachFastView } from '../web/fast-request.js';
+import { lazyPrototype, REQUEST_MEMBERS } from '../web/lazy-prototype.js';
 
 const INCOMING = Symbol('incoming');
 const URL_KEY = Symbol('url');
@@ -63,34 +64,25 @@ function real(self: NodeRequestObject): Request {
 }
 
 /**
- * Node's Request is costly to build (a web stream per body), and a replay
- * needs only the method, URL, a few headers and the body bytes. This object is
- * a Request to everyone (`instanceof`, every property and method), backed by a
- * real Request built on first use of anything else — the approach of hono's
- * node adapter; no maintained library exposes it on its own.
+ * A replay needs only the method, URL, a few headers and the body bytes of a
+ * request: those come straight from the IncomingMessage, and a real Request
+ * is built on first use of anything else (see lazy-prototype.ts), as hono's
+ * node adapter does.
  */
-const prototype: object = Object.create(Request.prototype);
-Object.defineProperties(prototype, {
-  method: { get: (function (this: NodeRequestObject) { return this[INCOMING].method ?? 'GET'; }) },
-  url: { get: (function (this: NodeRequestObject) { return this[URL_KEY]; }) },
-  headers: { get: (function (this: NodeRequestObject) { return headersOf(this); }) },
-  signal: { get: (function (this: NodeRequestObject) { return signalOf(this); }) },
+const prototype = lazyPrototype<NodeRequestObject>(Request.prototype, REQUEST_MEMBERS, real, {
+  method() {
+    return this[INCOMING].method ?? 'GET';
+  },
+  url() {
+    return this[URL_KEY];
+  },
+  headers() {
+    return headersOf(this);
+  },
+  signal() {
+    return signalOf(this);
+  },
 });
-for (const key of ['destination', 'referrer', 'referrerPolicy', 'mode', 'credentials', 'cache', 'redirect', 'integrity', 'keepalive', 'body', 'bodyUsed', 'duplex'] as const) {
-  Object.defineProperty(prototype, key, {
-    get(this: NodeRequestObject) {
-      return (real(this) as unknown as Record<string, unknown>)[key];
-    },
-  });
-}
-for (const key of ['clone', 'blob', 'arrayBuffer', 'text', 'json', 'formData', 'bytes'] as const) {
-  Object.defineProperty(prototype, key, {
-    value(this: NodeRequestObject, ...args: unknown[]) {
-      const request = real(this) as unknown as Record<string, (...a: unknown[]) => unknown>;
-      return request[key]!.apply(request, args);
-    },
-  });
-}
 
 function readIncoming(self: NodeRequestObject, limit: number): Promise<Uint8Array | undefined> {
   const req = self[INCOMING];

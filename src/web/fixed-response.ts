@@ -1,3 +1,5 @@
+import { lazyPrototype, RESPONSE_MEMBERS } from './lazy-prototype.js';
+
 /**
  * A Response whose status, headers and body are known up front (every
  * replayed answer). It is a real Response to anyone who uses it — `instanceof`,
@@ -32,26 +34,14 @@ function real(self: FixedResponseObject): Response {
   return self[REAL];
 }
 
-const prototype: object = Object.create(Response.prototype);
-Object.defineProperties(prototype, {
-  status: { get: (function (this: FixedResponseObject) { return this[PARTS].status; }) },
-  ok: { get: (function (this: FixedResponseObject) { return this[PARTS].status >= 200 && this[PARTS].status < 300; }) },
+const prototype = lazyPrototype<FixedResponseObject>(Response.prototype, RESPONSE_MEMBERS, real, {
+  status() {
+    return this[PARTS].status;
+  },
+  ok() {
+    return this[PARTS].status >= 200 && this[PARTS].status < 300;
+  },
 });
-for (const key of ['type', 'url', 'redirected', 'statusText', 'headers', 'body', 'bodyUsed'] as const) {
-  Object.defineProperty(prototype, key, {
-    get(this: FixedResponseObject) {
-      return real(this)[key];
-    },
-  });
-}
-for (const key of ['clone', 'blob', 'arrayBuffer', 'text', 'json', 'formData', 'bytes'] as const) {
-  Object.defineProperty(prototype, key, {
-    value(this: FixedResponseObject, ...args: unknown[]) {
-      const response = real(this) as unknown as Record<string, (...a: unknown[]) => unknown>;
-      return response[key]!.apply(response, args);
-    },
-  });
-}
 
 export function fixedResponse(parts: FixedParts): Response {
   const response = Object.create(prototype) as FixedResponseObject;
