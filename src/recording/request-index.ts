@@ -194,10 +194,11 @@ export class RequestIndex {
       this.complete = true;
       // The scan sees every change made before it starts; events during it are replayed after it.
       this.dirty.clear();
-      if (!this.restored) this.restore();
+      const first = !this.restored;
+      if (first) this.restore();
       await this.scan();
-      // The first build is what is worth keeping; later changes are saved on close.
-      this.save();
+      // The first build is what is worth keeping at once; later changes are saved on close.
+      if (first) this.save();
     }
     while (this.dirty.size > 0) {
       const ids = [...this.dirty];
