@@ -20,7 +20,7 @@ export interface KeyedRequest {
  * credentials (the built-in ones and `secretParams`).
  */
 export function keyPathOf(path: string, query: string, secretParams: readonly string[] = SECRET_QUERY_PARAMS): string {
-  const counted = query === '' ? '' : queryWithout(query, secretParams);
+  const counted = queryWithout(query, secretParams);
   return counted === '' ? path : `${path}?${counted}`;
 }
 

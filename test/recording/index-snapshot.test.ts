@@ -1,8 +1,8 @@
-import { readdir, readFile, rm, stat, truncate, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, stat, truncate, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createRecording } from '../../src/recording/envelope.js';
-import { snapshotFile } from '../../src/recording/index-snapshot.js';
+import { loadSnapshot, saveSnapshot, snapshotFile, type IndexSnapshot } from '../../src/recording/index-snapshot.js';
 import { createMatchRules, NO_RULES } from '../../src/recording/match-rules.js';
 import { findNearest } from '../../src/recording/nearest.js';
 import { numericKey } from '../../src/recording/numeric-key.js';
@@ -137,5 +137,71 @@ describe('the saved request index', () => {
     const store = await indexed(blocked);
     expect(() => store.close()).not.toThrow();
     expect(await readdir(blocked)).toEqual(expect.arrayContaining(['.cache', 'responses']));
+  });
+});
+
+describe('the snapshot file', () => {
+  const snapshotOf = (slots: number, sketchWords = 4): IndexSnapshot => ({
+    strings: ['', 'POST'],
+    ids: Array.from({ length: slots }, (_, slot) => `id${slot}`),
+    states: new Uint8Array(slots).fill(1),
+    routes: new Uint32Array(slots * 5).fill(1),
+    stamps: new Float64Array(slots * 3).fill(7),
+    spans: Uint32Array.from({ length: slots * 2 }, (_, i) => Math.min(i, sketchWords)),
+    sketches: new Uint32Array(sketchWords).fill(9),
+    numericKeys: new Float64Array(slots).fill(-1),
+  });
+
+  it('reads back what was saved, column for column, only under the same tag', async () => {
+    const file = join(await tempDir(), 'index', 'request-index');
+    const saved = snapshotOf(3);
+    saveSnapshot(file, 'tag', saved);
+    expect(loadSnapshot(file, 'tag')).toEqual(saved);
+    expect(loadSnapshot(file, 'other tag')).toBeUndefined();
+  });
+
+  it('is not read when another version of llm-replay wrote it', async () => {
+    const file = join(await tempDir(), 'request-index');
+    saveSnapshot(file, 'tag', snapshotOf(2));
+    const bytes = await readFile(file);
+    const version = bytes.indexOf('llm-replay request index ');
+    expect(version).toBeGreaterThan(0);
+    bytes.write('9', version + 'llm-replay request index '.length);
+    await writeFile(file, bytes);
+    expect(loadSnapshot(file, 'tag')).toBeUndefined();
+  });
+
+  it.each([
+    ['routes', { routes: new Uint32Array(3 * 5 - 1) }],
+    ['stamps', { stamps: new Float64Array(3 * 3 + 3) }],
+    ['spans', { spans: new Uint32Array(3 * 2 - 2) }],
+    ['states', { states: new Uint8Array(2) }],
+    ['numeric keys', { numericKeys: new Float64Array(4) }],
+    ['a span past the sketches', { spans: Uint32Array.from([0, 1, 1, 2, 2, 5]) }],
+  ])('is refused when its %s do not fit its slots', async (_name, change) => {
+    const file = join(await tempDir(), 'request-index');
+    saveSnapshot(file, 'tag', { ...snapshotOf(3), ...change });
+    expect(loadSnapshot(file, 'tag')).toBeUndefined();
+  });
+
+  it('leaves nothing behind when it cannot be put in place, and removes temp files that saves killed long ago left', async () => {
+    const folder = await tempDir();
+    const file = join(folder, 'request-index');
+    // A folder in its place: the rename fails.
+    await mkdir(join(file, 'inside'), { recursive: true });
+    expect(() => saveSnapshot(file, 'tag', snapshotOf(1))).toThrow();
+    expect((await readdir(folder)).sort()).toEqual(['.gitignore', 'request-index']);
+    await rm(file, { recursive: true });
+
+    const stale = join(folder, 'request-index.123.abc.tmp');
+    const fresh = join(folder, 'request-index.456.def.tmp');
+    await writeFile(stale, 'left by a killed save');
+    await writeFile(fresh, 'a save under way');
+    await writeFile(join(folder, 'notes'), 'not a temp file');
+    const old = new Date(Date.now() - 2 * 60_000);
+    await utimes(stale, old, old);
+    await utimes(join(folder, 'notes'), old, old);
+    saveSnapshot(file, 'tag', snapshotOf(1));
+    expect((await readdir(folder)).sort()).toEqual(['.gitignore', 'notes', 'request-index', 'request-index.456.def.tmp']);
   });
 });

@@ -4,6 +4,7 @@ import { parseJsonPath, removeAt } from '../../src/recording/json-path.js';
 import { jsonText, type JsonValue } from '../../src/recording/json-value.js';
 import { createMatchRules, NO_RULES, type LlmReplayConfig } from '../../src/recording/match-rules.js';
 import { parseJson } from '../../src/recording/parse-json.js';
+import { keyBodyOf } from '../../src/recording/request-key.js';
 
 // What llm-replay.config.json may say, how a bad one is refused, and what each rule does to the
 // body an id hashes.
@@ -80,6 +81,11 @@ describe('a normalize function', () => {
     expect(keyed({ normalize: ({ body }) => void ((body as Record<string, JsonValue>)['seed'] = null) }, '{"seed":5}')).toBe('{"seed":null}');
     expect(keyed({ normalize: () => undefined }, '{"seed":5}')).toBe('{"seed":5}');
     expect(keyed({ normalize: ({ method, path }) => `${method} ${path}` }, '{}', '/v1/x')).toBe('"POST /v1/x"');
+  });
+
+  it('sees the method in upper case and the path without its query, however the request wrote them', () => {
+    const rules = createMatchRules({ normalize: ({ method, path }) => `${method} ${path}` }, 'test');
+    expect(keyBodyOf(rules, { method: 'post', keyPath: '/v1/x?a=1', body: {} })).toBe('POST /v1/x');
   });
 });
 
