@@ -40,8 +40,10 @@ export function createFetchUpstream(base: string, options: FetchUpstreamOptions)
         controller.abort(error);
       };
       // The client's signal covers the wait for headers only, as in the proxy's upstream.
+      // Stryker disable next-line OptionalChaining: only the signal's own abort event calls this, so the signal is there
       const onClientGone = (): void => controller.abort(signal?.reason);
       if (signal?.aborted === true) onClientGone();
+      // Stryker disable next-line ObjectLiteral,BooleanLiteral: the finally below removes the listener, and a signal aborts once anyway
       signal?.addEventListener('abort', onClientGone, { once: true });
       const headersTimer = setTimeout(() => expire(headersTimeout(url, timeouts.headers)), timeouts.headers);
       let response: Response;
@@ -106,6 +108,7 @@ async function* chunksOf(body: ReadableStream<Uint8Array> | null, watch: BodyWat
         clearTimeout(timer);
       }
       if (step.done) {
+        // Stryker disable next-line BooleanLiteral: cancelling the reader of a stream that has ended does nothing
         finished = true;
         return;
       }

@@ -182,6 +182,7 @@ export function createRecorder(options: RecorderOptions): Recorder {
           {
             mode,
             upstream,
+            // Stryker disable next-line StringLiteral: savesAnswer and forward treat any value but 'none' and 'transient' as 'permanent'
             recordErrors: options.recordErrors ?? 'permanent',
             maxRecordingBytes: options.maxRecordingBytes ?? 64 * 1024 * 1024,
             save,

@@ -61,6 +61,7 @@ export function idleTimeout(url: string, ms: number, cause?: unknown): LlmReplay
   );
 }
 
+// Stryker disable next-line OptionalChaining: undici and an abort always fail with an error object; the ?. only serves the type
 const errorCode = (error: unknown): string | undefined => (error as { code?: string } | undefined)?.code;
 
 /** Forwards to one upstream through a keep-alive pool, with timeouts to headers and between body pieces. */
@@ -78,8 +79,10 @@ export function createUpstream(base: string, credentials: UpstreamCredentials, t
       // The client's signal covers the wait for headers only: once they are here, the recorder decides
       // (it may read an answer that is ending to its end, to save it).
       const controller = new AbortController();
+      // Stryker disable next-line OptionalChaining: only the signal's own abort event calls this, so the signal is there
       const onClientGone = (): void => controller.abort(signal?.reason);
       if (signal?.aborted === true) onClientGone();
+      // Stryker disable next-line ObjectLiteral,BooleanLiteral: the finally below removes the listener, and a signal aborts once anyway
       signal?.addEventListener('abort', onClientGone, { once: true });
       try {
         const response = await undiciRequest(url, {
