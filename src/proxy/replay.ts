@@ -22,14 +22,17 @@ const renderCache = new WeakMap<RecordingEnvelope, Rendered>();
 
 const encoder = new TextEncoder();
 
+/** A body of JSON whitespace only, or none. */
+const BLANK = /^[ \t\r\n]*$/;
+
 /**
  * A recorded plain body as text: a string the upstream sent as text stays text, anything else is JSON.
- * An empty body is recorded as `""`; it replays empty, as sent (a JSON body of just `""` cannot be told apart
- * and replays empty too, which no LLM API sends).
+ * An empty or blank body is recorded as that string, and replays as sent (a JSON body holding just such a
+ * string cannot be told apart and replays unquoted, which no LLM API sends).
  */
 function bodyText(data: JsonValue, contentType: string | undefined): string {
-  if (data === '') return '';
-  return typeof data === 'string' && contentType !== undefined && !isJsonMediaType(contentType) ? data : jsonText(data);
+  if (typeof data === 'string' && (BLANK.test(data) || (contentType !== undefined && !isJsonMediaType(contentType)))) return data;
+  return jsonText(data);
 }
 
 function render(envelope: RecordingEnvelope, id: string, path: string): Rendered {

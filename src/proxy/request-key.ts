@@ -48,7 +48,8 @@ export function createKeyer(rules: MatchRules, secretParams: readonly string[]):
 
   function plainId(input: KeyInput, keyPath: string): string {
     if (input.text.length > ID_MEMO_MAX_TEXT) return hash(input, keyPath);
-    const memoKey = `${input.method} ${keyPath}\n${input.testId ?? ''}\n${input.contentType ?? ''}\n${input.text}`;
+    // The test id quoted: '' is a test id unlike none, and one holding a newline must not run into the next field.
+    const memoKey = `${input.method} ${keyPath}\n${input.testId === undefined ? '' : JSON.stringify(input.testId)}\n${input.contentType ?? ''}\n${input.text}`;
     let id = memo.get(memoKey);
     if (id === undefined) {
       id = hash(input, keyPath);

@@ -109,4 +109,17 @@ describe('the request id memo', () => {
     expect(second.id).not.toBe(first.id);
     expect(keyer.parses(text)).toBe(2);
   });
+
+  it('keeps an empty test id apart from none, and a test id holding a newline apart from the fields after it', () => {
+    const keyOf = createKeyer(NO_RULES, []);
+    const key = (testId: string | undefined, contentType: string | undefined, text: string): string =>
+      keyOf({ method: 'POST', path: '/v1/chat/completions', search: '', testId, contentType, text, body: () => parseJson(text) }).id;
+    const expected = (testId: string | undefined, text: string): string => recordingIdForBody('POST', '/v1/chat/completions', parseJson(text), testId);
+    expect(key(undefined, undefined, '{"model":"m"}')).toBe(expected(undefined, '{"model":"m"}'));
+    expect(key('', undefined, '{"model":"m"}')).toBe(expected('', '{"model":"m"}'));
+    expect(expected('', '{"model":"m"}')).not.toBe(expected(undefined, '{"model":"m"}'));
+
+    expect(key('a\napplication/json', undefined, '{}')).toBe(expected('a\napplication/json', '{}'));
+    expect(key('a', 'application/json', '\n{}')).toBe(expected('a', '\n{}'));
+  });
 });

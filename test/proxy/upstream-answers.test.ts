@@ -204,6 +204,18 @@ describe('a 200 with an empty body', () => {
     expect(s.warnings).toEqual([]);
   });
 
+  it('replays a body of whitespace only as sent, not as a JSON string', async () => {
+    const s = await setup((_request, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(' \n');
+    });
+    const live = await s.recorder('record')(post('/v1/chat/completions'));
+    expect(await live.text()).toBe(' \n');
+    const replayed = await s.recorder('replay')(post('/v1/chat/completions'));
+    expect(replayed.headers.get('content-length')).toBe('2');
+    expect(await replayed.text()).toBe(' \n');
+  });
+
   it('replays an error with no body empty too', async () => {
     const s = await setup((_request, res) => {
       res.writeHead(403, { 'content-type': 'application/json' });
