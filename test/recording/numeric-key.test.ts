@@ -23,6 +23,8 @@ describe('canonical numbers', () => {
     // 1e23 is the double just below 10**23, so unlike 10**23 written out.
     ['1e23', '99999999999999991611392e0'],
     ['1e400', 'Infinity'],
+    ['-1e400', '-Infinity'],
+    ['-Infinity', '-Infinity'],
     ['NaN', 'NaN'],
   ])('spell %s as %s', (lexeme, canonical) => {
     expect(canonicalNumber(lexeme)).toBe(canonical);
@@ -52,6 +54,11 @@ describe('numeric keys', () => {
     expect(numericKey(NO_RULES, { ...keyed, testId: 't' })).not.toBe(base);
     expect(numericKey(NO_RULES, { ...keyed, repeat: 2 })).not.toBe(base);
     expect(numericKey(NO_RULES, { ...keyed, repeat: 1 })).toBe(base);
+  });
+
+  it('reach numbers inside arrays, and keep strings that start with NUL apart from each other', () => {
+    expect(key('{"stop": [0, [1.0]]}')).toBe(key('{"stop": [0.0, [1]]}'));
+    expect(key('{"stop": "\\u0000a"}')).not.toBe(key('{"stop": "\\u0000b"}'));
   });
 
   it('follow the matching rules', () => {
