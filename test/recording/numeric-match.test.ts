@@ -41,6 +41,17 @@ describe('the numeric fallback', () => {
     expect((await findNumericMatch(store, request(body('0', 'kept'))))?.id).toBe(kept);
   });
 
+  it('passes over a candidate whose file no longer reads as a recording', async () => {
+    const store = new RecordingStore(await tempDir());
+    const broken = await record(store, body('0.0', 'broken'));
+    await findNumericMatch(store, request(body('0', 'broken')));
+    const file = store.fileFor(broken);
+    const size = (await readFile(file)).byteLength;
+    await writeFile(file, '{'.padEnd(size, ' '));
+    await utimes(file, PAST, PAST);
+    expect(await findNumericMatch(new RecordingStore(store.dir), request(body('0', 'broken')))).toBeUndefined();
+  });
+
   it('finds nothing for a body without numbers, whose only spelling is its own', async () => {
     const store = new RecordingStore(await tempDir());
     await record(store, '{"model": "m"}');
