@@ -8,6 +8,7 @@ import { createUpstream } from '../../src/proxy/upstream.js';
 import { RecordingStore } from '../../src/recording/recording-store.js';
 import { startHttpFake } from '../support/api-fakes/http-fake.js';
 import { tempDir } from '../support/temp-dir.js';
+import { pause, eventually } from '../support/waiting.js';
 
 // Forwarded streams whose client stops reading after the first event, and what then happens to the
 // rest of the answer upstream: in record modes it is read for a moment to see whether it ends, and
@@ -17,13 +18,6 @@ const running: Array<{ close(): Promise<void> | void }> = [];
 afterEach(async () => {
   while (running.length > 0) await running.pop()!.close();
 });
-
-const pause = (ms: number): Promise<void> => new Promise((done) => setTimeout(done, ms));
-
-/** Resolves once `check` holds, or after 3 s (the assertion that follows then fails). */
-async function eventually(check: () => boolean): Promise<void> {
-  for (const started = Date.now(); !check() && Date.now() - started < 3_000; ) await pause(10);
-}
 
 /** An SSE upstream that sends one event, then after a moment does `then`; it notes whether its answer was cut. */
 async function setup(mode: Mode, then: (res: ServerResponse) => void, maxRecordingBytes?: number) {

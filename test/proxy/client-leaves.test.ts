@@ -8,6 +8,7 @@ import { createUpstream } from '../../src/proxy/upstream.js';
 import { RecordingStore } from '../../src/recording/recording-store.js';
 import { startHttpFake } from '../support/api-fakes/http-fake.js';
 import { tempDir } from '../support/temp-dir.js';
+import { pause, eventually } from '../support/waiting.js';
 
 // A client that stops reading a forwarded stream: SDKs stop at the last event they need while the
 // end of the answer is already on its way. An answer that ends at once is still saved; one that goes
@@ -17,13 +18,6 @@ const running: Array<{ close(): Promise<void> | void }> = [];
 afterEach(async () => {
   while (running.length > 0) await running.pop()!.close();
 });
-
-const pause = (ms: number): Promise<void> => new Promise((done) => setTimeout(done, ms));
-
-/** Resolves once `check` holds, or after 3 s (the assertion that follows then fails). */
-async function eventually(check: () => boolean): Promise<void> {
-  for (const started = Date.now(); !check() && Date.now() - started < 3_000; ) await pause(10);
-}
 
 /** An SSE upstream that sends one event, waits `gapMs`, then the rest; it notes whether its answer was cut. */
 async function setup(mode: Mode, gapMs: number) {

@@ -3,6 +3,7 @@ import { createFetchUpstream } from '../../src/proxy/fetch-upstream.js';
 import { createRecorder } from '../../src/proxy/recorder.js';
 import { RecordingStore } from '../../src/recording/recording-store.js';
 import { tempDir } from '../support/temp-dir.js';
+import { settlesNow, waitsForClock } from '../support/waiting.js';
 
 // In record-if-missing mode an identical request waits for the recording in flight instead of paying
 // the upstream twice, but for a minute at most: past that it goes upstream itself, and later
@@ -29,23 +30,6 @@ function heldAnswer(status: number, text: string): { response: Response; release
   return { response: new Response(body, { status, headers: { 'content-type': 'application/json' } }), release: () => release() };
 }
 
-/**
- * Whether `promise` settles within `ms` of real time while the fake clock stands still: I/O and
- * microtasks still run, no timer fires. A promise waiting for the clock never settles here.
- */
-async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
-  let settled = false;
-  void promise.then(
-    () => (settled = true),
-    () => (settled = true),
-  );
-  for (const begun = Date.now(); !settled && Date.now() - begun < ms; ) await new Promise((done) => setImmediate(done));
-  return settled;
-}
-/** Settles without the clock moving (given up to 5 s of real time for reading files on a busy machine). */
-const settlesNow = (promise: Promise<unknown>): Promise<boolean> => settlesWithin(promise, 5_000);
-/** Still waiting after 100 ms of real time with the clock standing still. */
-const waitsForClock = async (promise: Promise<unknown>): Promise<boolean> => !(await settlesWithin(promise, 100));
 
 describe('an identical request while a recording is in flight', () => {
   it('waits a minute at most, then goes upstream itself; the next one waits for that newer recording', async () => {

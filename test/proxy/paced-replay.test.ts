@@ -7,6 +7,7 @@ import { createUpstream } from '../../src/proxy/upstream.js';
 import { recordingId } from '../../src/recording/recording-id.js';
 import { RecordingStore } from '../../src/recording/recording-store.js';
 import { tempDir } from '../support/temp-dir.js';
+import { settlesNow, waitsForClock } from '../support/waiting.js';
 
 // When a paced replay sends a recorded stream's headers and each of its frames: at their recorded
 // times times the factor, measured from the request, on a clock the test moves by hand. Frames
@@ -45,23 +46,6 @@ const FRAMES = ['data: {"n":1}\n\n', 'data: {"n":2}\n\n', 'data: {"n":3}\n\n', '
 /** Three chunks: headers at 100 ms, the first two at 200, the third at 500 (and [DONE] with it, at the last time recorded). */
 const TIMED = { body: [{ n: 1 }, { n: 2 }, { n: 3 }], is_streaming: true, timing: { headers_ms: 100, frames_ms: [200, 200, 500], end_ms: 500 } };
 
-/**
- * Whether `promise` settles within `ms` of real time while the fake clock stands still: I/O and
- * microtasks still run, no timer fires. A promise waiting for the clock never settles here.
- */
-async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
-  let settled = false;
-  void promise.then(
-    () => (settled = true),
-    () => (settled = true),
-  );
-  for (const begun = Date.now(); !settled && Date.now() - begun < ms; ) await new Promise((done) => setImmediate(done));
-  return settled;
-}
-/** Settles without the clock moving (given up to 5 s of real time for reading files on a busy machine). */
-const settlesNow = (promise: Promise<unknown>): Promise<boolean> => settlesWithin(promise, 5_000);
-/** Still waiting after 100 ms of real time with the clock standing still. */
-const waitsForClock = async (promise: Promise<unknown>): Promise<boolean> => !(await settlesWithin(promise, 100));
 
 /** Lets the request reach its first wait (reading the recording is real I/O), or its answer. */
 async function started(pending: Promise<Response>): Promise<void> {

@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createFetchUpstream } from '../../src/proxy/fetch-upstream.js';
 import { createUpstream, type Upstream, type UpstreamResponse } from '../../src/proxy/upstream.js';
 import { startHttpFake, type ApiFake, type FakeRequest } from '../support/api-fakes/http-fake.js';
+import { pause, eventually } from '../support/waiting.js';
 
 // An upstream exchange from start to end, for both ways to reach an upstream (undici for the proxy,
 // fetch for the msw handlers): a client gone before anything is sent, a body read to its end at any
@@ -23,13 +24,6 @@ async function fake(handle: (request: FakeRequest, res: ServerResponse) => Promi
   const server = await startHttpFake(async (request, res) => handle(request, res));
   running.push(server);
   return server;
-}
-
-const pause = (ms: number): Promise<void> => new Promise((done) => setTimeout(done, ms));
-
-/** Resolves once `check` holds, or after 3 s (the assertion that follows then fails). */
-async function eventually(check: () => boolean): Promise<void> {
-  for (const started = Date.now(); !check() && Date.now() - started < 3_000; ) await pause(10);
 }
 
 async function bodyText(answer: UpstreamResponse): Promise<string> {

@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createFetchUpstream } from '../../src/proxy/fetch-upstream.js';
 import { createUpstream, type Upstream, type UpstreamResponse } from '../../src/proxy/upstream.js';
 import { startHttpFake, type ApiFake, type FakeRequest } from '../support/api-fakes/http-fake.js';
+import { eventually } from '../support/waiting.js';
 
 // The two ways to reach an upstream, held to the same contract: what goes out (method, body,
 // headers less hop-by-hop ones, the key as configured), what comes back, and how each failure is
@@ -30,11 +31,6 @@ async function bodyText(answer: UpstreamResponse): Promise<string> {
   let text = '';
   for await (const piece of answer.body) text += Buffer.from(piece).toString('utf8');
   return text;
-}
-
-/** Resolves once `check` holds, or after 3 s (the assertion that follows then fails). */
-async function eventually(check: () => boolean): Promise<void> {
-  for (const started = Date.now(); !check() && Date.now() - started < 3_000; ) await new Promise((done) => setTimeout(done, 10));
 }
 
 const failureOf = (promise: Promise<unknown>): Promise<{ code?: string; message?: string }> =>

@@ -9,6 +9,7 @@ import { RecordingStore } from '../../src/recording/recording-store.js';
 import { isJsonMediaType, mediaTypeOf, streamFormatOf } from '../../src/wire/stream-format.js';
 import { startHttpFake } from '../support/api-fakes/http-fake.js';
 import { tempDir } from '../support/temp-dir.js';
+import { pause } from '../support/waiting.js';
 
 // Streams as networks deliver them: lines, events and UTF-8 characters cut anywhere between two
 // reads, and a last line or event the upstream never finished. The recording must hold what the
@@ -18,8 +19,6 @@ const running: Array<{ close(): Promise<void> | void }> = [];
 afterEach(async () => {
   while (running.length > 0) await running.pop()!.close();
 });
-
-const pause = (ms: number): Promise<void> => new Promise((done) => setTimeout(done, ms));
 
 /** Writes `pieces` as separate network writes, a pause between each, then ends the body. */
 async function trickle(res: ServerResponse, contentType: string, pieces: readonly Buffer[]): Promise<void> {
