@@ -363,7 +363,8 @@ export class RequestIndex {
     this.numericKeys = new Float64Array(capacity).fill(NO_KEY);
     this.sameKey = new Int32Array(capacity);
     this.sketchData = resized(snapshot.sketches, Math.max(1024, snapshot.sketches.length));
-    this.sketchesUsed = this.sketchesLive = snapshot.sketches.length;
+    this.sketchesUsed = snapshot.sketches.length;
+    this.sketchesLive = 0;
     for (const text of snapshot.strings.slice(1)) this.intern(text);
     for (let slot = 0; slot < slots; slot++) {
       const id = snapshot.ids[slot]!;
@@ -372,6 +373,8 @@ export class RequestIndex {
         this.freeSlots.push(slot);
         continue;
       }
+      // Saved sketches may keep the gaps of replaced ones: only the slots' own count as live.
+      this.sketchesLive += this.sketchEnd(slot) - this.sketchStart(slot);
       this.slots.set(id, slot);
       this.link(slot, snapshot.numericKeys[slot]!);
     }

@@ -83,6 +83,35 @@ describe('the saved request index', () => {
     expect(index.slotCount - [...Array(index.slotCount).keys()].filter((slot) => !index.isIndexed(slot)).length).toBe(3);
   });
 
+  it('stays exact through rewrites after a restore, whatever gaps the saved sketches kept', async () => {
+    const dir = await tempDir();
+    const writer = new RecordingStore(dir);
+    const text = (n: number, version: number): string => body('0.0', `recording ${n} version ${version} ${'word '.repeat(version * 3)}`);
+    const ids = new Map<number, string>();
+    for (let n = 0; n < 24; n += 1) ids.set(n, await record(writer, text(n, 0)));
+    const first = await indexed(dir);
+    // Replace half of them with longer bodies: their old sketches leave gaps behind.
+    for (let n = 0; n < 24; n += 2) {
+      await rm(writer.fileFor(ids.get(n)!));
+      ids.set(n, await record(writer, text(n, 1)));
+    }
+    await first.requestIndex().update();
+    first.close();
+
+    const next = await indexed(dir);
+    for (let round = 2; round < 5; round += 1) {
+      for (let n = round % 2; n < 24; n += 2) {
+        await rm(writer.fileFor(ids.get(n)!));
+        ids.set(n, await record(writer, text(n, round)));
+      }
+      await next.requestIndex().update();
+    }
+    for (const [n, id] of ids) {
+      const version = n % 2 === 0 ? 4 : 3;
+      expect(await nearestTo(next, text(n, version))).toBe(id);
+    }
+  });
+
   it('saves changes made after the first build when the store closes', async () => {
     const dir = await tempDir();
     const writer = new RecordingStore(dir);
