@@ -1,12 +1,11 @@
 import { request as httpRequest } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createRecorder, type Recorder } from '../../src/proxy/recorder.js';
-import { createUpstream } from '../../src/proxy/upstream.js';
+import type { Recorder } from '../../src/proxy/recorder.js';
 import { parseJson } from '../../src/recording/parse-json.js';
 import { recordingIdForBody } from '../../src/recording/recording-id.js';
-import { RecordingStore } from '../../src/recording/recording-store.js';
 import { startServer, type RunningServer } from '../../src/server/start-server.js';
 import { tempDir } from '../support/temp-dir.js';
+import { emptyReplayer } from '../support/replayer.js';
 
 // How a request body becomes part of its id, by content type, and which bodies are refused before
 // any id is known. Every request here misses in replay mode, so its 404 names the id it got.
@@ -16,13 +15,7 @@ afterEach(async () => {
   while (running.length > 0) await running.pop()!.close();
 });
 
-async function replayer(bodyLimit = 100_000): Promise<Recorder> {
-  const store = new RecordingStore(await tempDir());
-  running.push(store);
-  const upstream = createUpstream('http://127.0.0.1:9', {}, { headers: 1_000, idle: 1_000 });
-  running.push(upstream);
-  return createRecorder({ mode: 'replay', store, upstream, bodyLimit });
-}
+const replayer = (bodyLimit?: number): Promise<Recorder> => emptyReplayer(running, bodyLimit);
 
 const PATH = '/v1/audio/transcriptions';
 

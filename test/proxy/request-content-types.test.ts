@@ -1,11 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { createRecorder, type Recorder } from '../../src/proxy/recorder.js';
+import type { Recorder } from '../../src/proxy/recorder.js';
 import { bodyModeOf } from '../../src/proxy/request-body.js';
-import { createUpstream } from '../../src/proxy/upstream.js';
 import { parseJson } from '../../src/recording/parse-json.js';
 import { recordingIdForBody } from '../../src/recording/recording-id.js';
-import { RecordingStore } from '../../src/recording/recording-store.js';
-import { tempDir } from '../support/temp-dir.js';
+import { emptyReplayer } from '../support/replayer.js';
 
 // How a request's content type, as clients really write it (spaces before the parameters, an empty
 // media type, structured +json types), decides whether its body must be JSON, and the body limit at
@@ -18,13 +16,7 @@ afterEach(async () => {
 
 const PATH = '/v1/chat/completions';
 
-async function replayer(bodyLimit = 100_000): Promise<Recorder> {
-  const store = new RecordingStore(await tempDir());
-  running.push(store);
-  const upstream = createUpstream('http://127.0.0.1:9', {}, { headers: 1_000, idle: 1_000 });
-  running.push(upstream);
-  return createRecorder({ mode: 'replay', store, upstream, bodyLimit });
-}
+const replayer = (bodyLimit?: number): Promise<Recorder> => emptyReplayer(running, bodyLimit);
 
 async function send(recorder: Recorder, body: string, headers: Record<string, string>): Promise<{ status: number; id: string | null; code: string }> {
   const response = await recorder(new Request(`http://proxy${PATH}`, { method: 'POST', headers, body }));
