@@ -1,10 +1,15 @@
 import type { RecordingEnvelope } from './envelope.js';
-import { LosslessNumber } from 'lossless-json';
 import { identify } from './identity.js';
-import { isJsonObject, type JsonValue } from './json-value.js';
+import type { JsonValue } from './json-value.js';
+import { numbersIn, respellings, type BodyNumbers } from './number-spellings.js';
 import { numericKey } from './numeric-key.js';
 import type { RecordingStore } from './recording-store.js';
-import { keyBodyOf, type KeyedRequest } from './request-key.js';
+import { idForKeyBody, keyBodyOf, type KeyedRequest } from './request-key.js';
+
+/** Most other spellings of a request the fallback hashes before it turns to the request index. */
+const MAX_RESPELLINGS = 256;
+/** Most values it visits building them (spellings times the body's values), so a huge body goes to the index too. */
+const MAX_RESPELLING_WORK = 1_000_000;
 
 /** A recording that answers a request number for number. */
 export interface NumericMatch {
@@ -18,19 +23,41 @@ export interface NumericMatch {
  * The numeric fallback, for a request whose exact id is not recorded: a
  * recording whose request equals it number for number (`0` = `0.0`, `1e2` =
  * `100`), as JavaScript and Python clients write the same request. Found in
- * constant time through the store's request index, once the index is current
- * (its first build reads every file, in slices); `keyBody` is the request's
- * body under the rules, when the caller has it. Files and ids are unchanged.
+ * constant time through the store's request index once the index is
+ * current; before that (its first build reads every file), by the ids of
+ * the request's other spellings when they are few, else by waiting for the
+ * index. `keyBody` is the request's body under the rules, when the caller
+ * has it. Files and ids are unchanged.
  */
 export async function findNumericMatch(store: RecordingStore, request: KeyedRequest, keyBody: JsonValue = keyBodyOf(store.rules, request)): Promise<NumericMatch | undefined> {
-  // Without a number, only the exact id can match: no need to wait for the index.
-  // Stryker disable next-line ConditionalExpression: a shortcut: a body without numbers has no other spelling to find
-  if (!holdsNumber(keyBody)) return undefined;
+  const numbers = numbersIn(keyBody);
+  // Without a number, only the exact id can match.
+  if (numbers.spellings.length === 0) return undefined;
+  const key = numericKey(store.rules, request, keyBody);
   const index = store.requestIndex();
+  if (!index.current && fewSpellings(numbers)) {
+    const ids = (function* () {
+      for (const body of respellings(keyBody, numbers)) yield idForKeyBody(request, body);
+    })();
+    return firstMatch(store, ids, key);
+  }
   // A folder that cannot be listed has nothing to match; the miss that follows says what is wrong.
   await index.update().catch(() => undefined);
-  const key = numericKey(store.rules, request, keyBody);
-  for (const id of index.numericMatches(key)) {
+  return firstMatch(store, index.numericMatches(key), key);
+}
+
+function fewSpellings({ spellings, size }: BodyNumbers): boolean {
+  let count = 1;
+  for (const forms of spellings) {
+    count *= forms.length;
+    if (count > MAX_RESPELLINGS) return false;
+  }
+  return count * size <= MAX_RESPELLING_WORK;
+}
+
+/** The first of `ids` whose recording, as its file is now, still matches `key`. */
+async function firstMatch(store: RecordingStore, ids: Iterable<string>, key: number): Promise<NumericMatch | undefined> {
+  for (const id of ids) {
     let envelope: RecordingEnvelope | undefined;
     try {
       envelope = await store.read(id);
@@ -43,11 +70,3 @@ export async function findNumericMatch(store: RecordingStore, request: KeyedRequ
   }
   return undefined;
 }
-
-// Stryker disable all: serves only the shortcut above, whose answer is the same either way
-function holdsNumber(value: JsonValue): boolean {
-  if (value instanceof LosslessNumber) return true;
-  if (Array.isArray(value)) return value.some(holdsNumber);
-  return isJsonObject(value) && Object.values(value).some(holdsNumber);
-}
-// Stryker restore all

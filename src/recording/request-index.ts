@@ -134,6 +134,14 @@ export class RequestIndex {
     return this.running;
   }
 
+  /**
+   * True when an update has no more than the change events since the last
+   * one to take in: a full scan has finished and the folders are watched.
+   */
+  get current(): boolean {
+    return this.complete && this.running === undefined && this.source.watched();
+  }
+
   /** Slots run from 0 to below this; check {@link isIndexed} for each. */
   get slotCount(): number {
     return this.ids.length;
@@ -196,7 +204,13 @@ export class RequestIndex {
       this.dirty.clear();
       const first = !this.restored;
       if (first) this.restore();
-      await this.scan();
+      try {
+        await this.scan();
+      } catch (error) {
+        // A folder that could not be listed is scanned again by the next update.
+        this.complete = false;
+        throw error;
+      }
       // The first build is what is worth keeping at once; later changes are saved on close.
       if (first) this.save();
     }

@@ -1,15 +1,16 @@
 import { readFile, utimes, writeFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import { createRecording } from '../../src/recording/envelope.js';
-import { NO_RULES } from '../../src/recording/match-rules.js';
+import { createMatchRules, NO_RULES } from '../../src/recording/match-rules.js';
 import { findNumericMatch } from '../../src/recording/numeric-match.js';
 import { parseJson } from '../../src/recording/parse-json.js';
 import { RecordingStore } from '../../src/recording/recording-store.js';
 import { requestId } from '../../src/recording/request-key.js';
 import { tempDir } from '../support/temp-dir.js';
 
-// The numeric fallback finds candidates through the request index, then reads each candidate as it is now:
-// an index that is behind the files never serves a recording whose request no longer matches.
+// The numeric fallback finds candidates through the request index (or, before the index is current, by the
+// ids of the request's other spellings), then reads each candidate as it is now: an index that is behind
+// the files never serves a recording whose request no longer matches.
 
 const path = '/api/chat';
 const body = (temperature: string, content: string): string => `{"model": "m", "messages": [{"role": "user", "content": "${content}"}], "options": {"temperature": ${temperature}}}`;
@@ -56,5 +57,47 @@ describe('the numeric fallback', () => {
     const store = new RecordingStore(await tempDir());
     await record(store, '{"model": "m"}');
     expect(await findNumericMatch(store, request('{"model": "m"}'))).toBeUndefined();
+  });
+
+  it('finds a recording by the ids of the request\'s other spellings, without building the index', async () => {
+    const store = new RecordingStore(await tempDir());
+    const id = await record(store, '{"model": "m", "options": {"temperature": 0.0, "top_k": 40, "seed": 7}}');
+    const fresh = new RecordingStore(store.dir);
+    const found = await findNumericMatch(fresh, request('{"model": "m", "options": {"temperature": -0, "top_k": 40.0, "seed": 7}}'));
+    expect(found?.id).toBe(id);
+    expect(found?.request.body).toEqual(parseJson('{"model": "m", "options": {"temperature": 0.0, "top_k": 40, "seed": 7}}'));
+    expect(fresh.requestIndex().slotCount).toBe(0);
+    expect(await findNumericMatch(fresh, request('{"model": "m", "options": {"temperature": 0, "top_k": 40, "seed": 8}}'))).toBeUndefined();
+    expect(fresh.requestIndex().slotCount).toBe(0);
+  });
+
+  it('turns to the index for a request with too many spellings to hash', async () => {
+    const zeros = (spelling: string): string => `{"model": "m", "v": [${Array(9).fill(spelling).join(', ')}]}`;
+    const store = new RecordingStore(await tempDir());
+    const id = await record(store, zeros('0.0'));
+    const fresh = new RecordingStore(store.dir);
+    expect((await findNumericMatch(fresh, request(zeros('0'))))?.id).toBe(id);
+    expect(fresh.requestIndex().slotCount).toBe(1);
+  });
+
+  it('turns to the index for a body too big to hash in every spelling', async () => {
+    // 256 spellings, each with 4,000 values to hash.
+    const big = (spelling: string): string => `{"model": "m", "n": [${Array(8).fill(spelling).join(',')}], "v": [${Array(4_000).fill('"x"').join(',')}]}`;
+    const store = new RecordingStore(await tempDir());
+    const id = await record(store, big('1.0'));
+    const fresh = new RecordingStore(store.dir);
+    expect((await findNumericMatch(fresh, request(big('1'))))?.id).toBe(id);
+    expect(fresh.requestIndex().slotCount).toBe(1);
+  });
+
+  it('finds by spellings under matching rules, which the ids follow', async () => {
+    const rules = createMatchRules({ ignore: ['$.user'] }, 'rules.json');
+    const store = new RecordingStore(await tempDir(), { rules });
+    const recorded = { method: 'POST', keyPath: path, body: parseJson('{"model": "m", "user": "a", "temperature": 1.0}') };
+    const id = requestId(rules, recorded);
+    await store.write(id, createRecording({ method: 'POST', url: `http://localhost:11434${path}`, path, body: recorded.body, response: { kind: 'json', status: 200, data: {} } }));
+    const fresh = new RecordingStore(store.dir, { rules });
+    expect((await findNumericMatch(fresh, request('{"model": "m", "user": "b", "temperature": 1}')))?.id).toBe(id);
+    expect(fresh.requestIndex().slotCount).toBe(0);
   });
 });
