@@ -8,6 +8,7 @@ import { findNearest } from '../../src/recording/nearest.js';
 import { numericKey } from '../../src/recording/numeric-key.js';
 import { parseJson } from '../../src/recording/parse-json.js';
 import { RecordingStore } from '../../src/recording/recording-store.js';
+import { RequestIndex } from '../../src/recording/request-index.js';
 import { requestId } from '../../src/recording/request-key.js';
 
 let dir: string;
@@ -122,5 +123,26 @@ describe('the numeric keys of the request index', () => {
     expect(index.numericMatches(keyOf(body('0', 'again'), 2))).toEqual([second]);
     expect(index.numericMatches(keyOf(body('0', 'again')))).toEqual([]);
     expect(index.numericMatches(keyOf(body('0', 'misnamed')))).toEqual([]);
+  });
+});
+
+describe('a request index whose folder could not be listed', () => {
+  it('scans again at the next update, even while the folders are watched', async () => {
+    const store = new RecordingStore(dir);
+    await put(store, 'aaaaaaaaaaaa', 0, 1);
+    let listings = 0;
+    const index = new RequestIndex({
+      files: async () => {
+        listings += 1;
+        if (listings === 1) throw new Error('EACCES: permission denied');
+        return new Map([['aaaaaaaaaaaa', store.fileFor('aaaaaaaaaaaa')]]);
+      },
+      locate: (id) => store.locate(id),
+      watched: () => true,
+    });
+    await expect(index.update()).rejects.toThrow('EACCES');
+    expect(index.current).toBe(false);
+    await index.update();
+    expect([listings, index.slotCount, index.isIndexed(0), index.current]).toEqual([2, 1, true, true]);
   });
 });
