@@ -82,9 +82,11 @@ export function parseJson(text: string, limit = MAX_JSON_DEPTH): JsonValue {
 /**
  * Every number in value position (after `:`, `,` or `[`), with whatever
  * follows it that could continue a lexeme, and number-like runs inside
- * strings, which only cost the fast path below.
+ * strings, which only cost the fast path below. A number always ends before
+ * whitespace, `,`, `}`, `]` or the end, so a time in a string (`12:00:00Z`)
+ * is passed over: recordings are full of them.
  */
-const NUMBER_LEXEME = /[:,[]\s*-?\d[\d.eE+-]*/g;
+const NUMBER_LEXEME = /[:,[]\s*-?\d[\d.eE+-]*(?=[\s,}\]]|$)/g;
 
 /**
  * JSON.parse, about three times faster than the parser below, gives the same

@@ -42,6 +42,7 @@ describe('parseJson and its JSON.parse fast path', () => {
     ['integers past 2^53', '{"big":12345678901234567890,"small":1}'],
     ['negative zero and tiny numbers', '[-0,0.0000001,1e-7]'],
     ['number-like text inside strings', '{"t":"at 06:03:09, [07] ok","n":7}'],
+    ['a time inside a string, non-canonical numbers before closing brackets', '{"at":"2025-06-01T12:00:00Z","a":{"b":1.0},"c":[2.50]}'],
     ['integer-like keys, which objects order first', '{"b":1,"2":2,"a":{"10":1.0,"1":2}}'],
     ['escapes and lone surrogates', '{"s":"\\ud800 \\u00e9 \\n","n":[1.0]}'],
   ])('keeps keys in order and every lexeme: %s', (_case, text) => {
