@@ -31,19 +31,18 @@ export interface NumericMatch {
  */
 export async function findNumericMatch(store: RecordingStore, request: KeyedRequest, keyBody: JsonValue = keyBodyOf(store.rules, request)): Promise<NumericMatch | undefined> {
   const numbers = numbersIn(keyBody);
-  // Without a number, only the exact id can match.
+  // Stryker disable next-line ConditionalExpression: a shortcut: a body without numbers has no other spelling to find
   if (numbers.spellings.length === 0) return undefined;
-  const key = numericKey(store.rules, request, keyBody);
   const index = store.requestIndex();
   if (!index.current && fewSpellings(numbers)) {
     const ids = (function* () {
       for (const body of respellings(keyBody, numbers)) yield idForKeyBody(request, body);
     })();
-    return firstMatch(store, ids, key);
+    return firstMatch(store, ids);
   }
   // A folder that cannot be listed has nothing to match; the miss that follows says what is wrong.
   await index.update().catch(() => undefined);
-  return firstMatch(store, index.numericMatches(key), key);
+  return firstMatch(store, index.numericMatches(numericKey(store.rules, request, keyBody)));
 }
 
 function fewSpellings({ spellings, size }: BodyNumbers): boolean {
@@ -55,18 +54,17 @@ function fewSpellings({ spellings, size }: BodyNumbers): boolean {
   return count * size <= MAX_RESPELLING_WORK;
 }
 
-/** The first of `ids` whose recording, as its file is now, still matches `key`. */
-async function firstMatch(store: RecordingStore, ids: Iterable<string>, key: number): Promise<NumericMatch | undefined> {
+/**
+ * The first of `ids` whose file, as it is now, is named by its request's id:
+ * a file that changed since it was indexed no longer is, unless it holds
+ * the same request, and a file of a respelling's id holds that respelling.
+ */
+async function firstMatch(store: RecordingStore, ids: Iterable<string>): Promise<NumericMatch | undefined> {
   for (const id of ids) {
-    let envelope: RecordingEnvelope | undefined;
-    try {
-      envelope = await store.read(id);
-    } catch {
-      continue;
-    }
-    // The file may have changed since it was indexed: its request as it is now must still match.
-    const matched = envelope === undefined ? undefined : identify(id, envelope, store.rules).matched;
-    if (matched !== undefined && numericKey(store.rules, matched) === key) return { id, envelope: envelope!, request: matched };
+    const envelope = await store.read(id).catch(() => undefined);
+    if (envelope === undefined) continue;
+    const matched = identify(id, envelope, store.rules).matched;
+    if (matched !== undefined) return { id, envelope, request: matched };
   }
   return undefined;
 }

@@ -71,6 +71,18 @@ describe('the numeric fallback', () => {
     expect(fresh.requestIndex().slotCount).toBe(0);
   });
 
+  it('hashes up to 256 spellings, and up to a million values in all, without building the index', async () => {
+    // 2^8 spellings of a small body; 2^6 spellings of exactly 15,625 values (the root, "n", 6 numbers, "v" and 15,616 strings).
+    const cases = [`{"n": [${Array(8).fill('1.0').join(', ')}]}`, `{"n": [${Array(6).fill('1.0').join(', ')}], "v": [${Array(15_616).fill('"x"').join(', ')}]}`];
+    for (const recorded of cases) {
+      const store = new RecordingStore(await tempDir());
+      const id = await record(store, recorded);
+      const fresh = new RecordingStore(store.dir);
+      expect((await findNumericMatch(fresh, request(recorded.replaceAll('1.0', '1'))))?.id).toBe(id);
+      expect(fresh.requestIndex().slotCount).toBe(0);
+    }
+  });
+
   it('turns to the index for a request with too many spellings to hash', async () => {
     const zeros = (spelling: string): string => `{"model": "m", "v": [${Array(9).fill(spelling).join(', ')}]}`;
     const store = new RecordingStore(await tempDir());
