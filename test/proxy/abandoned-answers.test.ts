@@ -1,42 +1,26 @@
 import type { ServerResponse } from 'node:http';
-import { readdir } from 'node:fs/promises';
-import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Mode } from '../../src/options.js';
-import { createRecorder } from '../../src/proxy/recorder.js';
-import { createUpstream } from '../../src/proxy/upstream.js';
-import { RecordingStore } from '../../src/recording/recording-store.js';
-import { startHttpFake } from '../support/api-fakes/http-fake.js';
-import { tempDir } from '../support/temp-dir.js';
+import { closeAfterEach, recorderRig, type RigOptions } from '../support/recorder-rig.js';
 import { pause, eventually } from '../support/waiting.js';
 
 // Forwarded streams whose client stops reading after the first event, and what then happens to the
 // rest of the answer upstream: in record modes it is read for a moment to see whether it ends, and
 // only a whole answer is saved; in live mode nothing waits for it.
 
-const running: Array<{ close(): Promise<void> | void }> = [];
-afterEach(async () => {
-  while (running.length > 0) await running.pop()!.close();
-});
+const running = closeAfterEach();
 
 /** An SSE upstream that sends one event, then after a moment does `then`; it notes whether its answer was cut. */
-async function setup(mode: Mode, then: (res: ServerResponse) => void, maxRecordingBytes?: number) {
+async function setup(mode: Mode, then: (res: ServerResponse) => void, options: RigOptions = {}) {
   const state = { cut: false };
-  const fake = await startHttpFake(async (_request, res) => {
+  const rig = await recorderRig(running, async (_request, res) => {
     res.once('close', () => (state.cut = !res.writableFinished));
     res.writeHead(200, { 'content-type': 'text/event-stream' });
     res.write('data: {"n":1}\n\n');
     await pause(60);
     if (!res.destroyed) then(res);
   });
-  running.push(fake);
-  const upstream = createUpstream(fake.url, {}, { headers: 5_000, idle: 5_000 });
-  running.push(upstream);
-  const dir = await tempDir();
-  const store = new RecordingStore(dir);
-  running.push(store);
-  const warnings: string[] = [];
-  const recorder = createRecorder({ mode, store, upstream, bodyLimit: 10_000, warn: (line) => warnings.push(line), ...(maxRecordingBytes === undefined ? {} : { maxRecordingBytes }) });
+  const recorder = rig.recorder(mode, options);
   /** Sends a streamed chat, reads the first event, then stops reading. */
   const leaveAfterFirstEvent = async (): Promise<void> => {
     const response = await recorder(
@@ -46,8 +30,7 @@ async function setup(mode: Mode, then: (res: ServerResponse) => void, maxRecordi
     expect(new TextDecoder().decode((await reader.read()).value)).toBe('data: {"n":1}\n\n');
     await reader.cancel();
   };
-  const files = async (): Promise<string[]> => (await readdir(join(dir, 'responses')).catch(() => [] as string[])).filter((name) => name.endsWith('.json'));
-  return { state, recorder, warnings, leaveAfterFirstEvent, files };
+  return { ...rig, state, recorder, leaveAfterFirstEvent };
 }
 
 describe('an answer whose client has left', () => {
@@ -70,7 +53,7 @@ describe('an answer whose client has left', () => {
 
   it('over --max-recording-bytes, that goes on, is given up after a moment and cut upstream', async () => {
     // Already over the limit with its first event: nothing is kept of it, but whether it ends is still watched.
-    const s = await setup('record', (res) => setTimeout(() => !res.destroyed && res.end('data: [DONE]\n\n'), 3_000), 10);
+    const s = await setup('record', (res) => setTimeout(() => !res.destroyed && res.end('data: [DONE]\n\n'), 3_000), { maxRecordingBytes: 10 });
     await s.leaveAfterFirstEvent();
     await s.recorder.idle();
     await eventually(() => s.state.cut);

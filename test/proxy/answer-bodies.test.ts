@@ -1,51 +1,18 @@
 import type { ServerResponse } from 'node:http';
-import { readdir, readFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import type { Mode, RecordErrors } from '../../src/options.js';
-import { createRecorder, type Recorder } from '../../src/proxy/recorder.js';
-import { createUpstream } from '../../src/proxy/upstream.js';
-import { RecordingStore } from '../../src/recording/recording-store.js';
-import { startHttpFake } from '../support/api-fakes/http-fake.js';
-import { tempDir } from '../support/temp-dir.js';
+import { describe, expect, it } from 'vitest';
+import { closeAfterEach, recorderRig, type RecorderRig } from '../support/recorder-rig.js';
 
 // Answer bodies at the edges of what the recorder saves: blank ones, JSON sent under a text type,
 // a JSON null as an error body, an error sent under a stream's content type, a body sent with a
 // status that has none, and which error statuses each recordErrors setting keeps. What is saved
 // must replay as the client first got it.
 
-const running: Array<{ close(): Promise<void> | void }> = [];
-afterEach(async () => {
-  while (running.length > 0) await running.pop()!.close();
-});
+const running = closeAfterEach();
 
-interface Setup {
-  dir: string;
-  warnings: string[];
-  recorder(mode: Mode, recordErrors?: RecordErrors): Recorder;
-  files(): Promise<string[]>;
-  file(id: string): Promise<Record<string, any>>;
-}
-
-async function setup(answer: (res: ServerResponse, index: number) => void): Promise<Setup> {
+/** The upstream gives its `index`-th request (from 0) `answer(res, index)`. */
+function setup(answer: (res: ServerResponse, index: number) => void): Promise<RecorderRig> {
   let index = 0;
-  const fake = await startHttpFake(async (_request, res) => answer(res, index++));
-  running.push(fake);
-  const upstream = createUpstream(fake.url, {}, { headers: 5_000, idle: 5_000 });
-  running.push(upstream);
-  const dir = await tempDir();
-  const warnings: string[] = [];
-  return {
-    dir,
-    warnings,
-    recorder(mode, recordErrors) {
-      const store = new RecordingStore(dir);
-      running.push(store);
-      return createRecorder({ mode, store, upstream, bodyLimit: 100_000, warn: (line) => warnings.push(line), ...(recordErrors === undefined ? {} : { recordErrors }) });
-    },
-    files: async () => (await readdir(join(dir, 'responses')).catch(() => [] as string[])).filter((name) => name.endsWith('.json')),
-    file: async (id) => JSON.parse(await readFile(join(dir, 'responses', `${id}.json`), 'utf8')) as Record<string, any>,
-  };
+  return recorderRig(running, (_request, res) => answer(res, index++), { bodyLimit: 100_000 });
 }
 
 const post = (body = '{"model":"m","prompt":"hi"}'): Request =>
@@ -132,7 +99,7 @@ describe('recordErrors: none', () => {
       res.writeHead(statuses[index]!, { 'content-type': 'application/json' });
       res.end(`{"status":${statuses[index]}}`);
     });
-    const recorder = s.recorder('record', 'none');
+    const recorder = s.recorder('record', { recordErrors: 'none' });
     const saved: string[] = [];
     for (const status of statuses) {
       const response = await recorder(post(`{"model":"m","n":${status}}`));

@@ -1,49 +1,33 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Mode } from '../../src/options.js';
-import { createRecorder } from '../../src/proxy/recorder.js';
-import { createUpstream } from '../../src/proxy/upstream.js';
 import { recordingId } from '../../src/recording/recording-id.js';
-import { RecordingStore } from '../../src/recording/recording-store.js';
-import { startHttpFake, type ApiFake } from '../support/api-fakes/http-fake.js';
-import { tempDir } from '../support/temp-dir.js';
+import { closeAfterEach, recorderRig } from '../support/recorder-rig.js';
 
 // A recording file that cannot be read (cut short by a crash, edited by hand) where a request's
 // recording would be: the modes that serve recordings say so, the modes that never read them do
 // not trip over it, and record mode writes a good recording in its place.
 
-const running: Array<{ close(): Promise<void> | void }> = [];
-afterEach(async () => {
-  while (running.length > 0) await running.pop()!.close();
-});
+const running = closeAfterEach();
 
 const CHAT = '/v1/chat/completions';
 const BODY = '{"model":"m","messages":[{"role":"user","content":"hi"}]}';
 const ID = recordingId('POST', CHAT, BODY);
 const BROKEN = '{"request": {"method": "POST", "url": "http://upstream/v1/chat/co';
 
-async function setup(): Promise<{ dir: string; fake: ApiFake; send(mode: Mode): Promise<Response>; saved(): Promise<string> }> {
-  const fake = await startHttpFake(async (_request, res) => {
+async function setup() {
+  const rig = await recorderRig(running, (_request, res) => {
     res.writeHead(200, { 'content-type': 'application/json' });
     res.end('{"answer":"fresh"}');
   });
-  running.push(fake);
-  const upstream = createUpstream(fake.url, {}, { headers: 5_000, idle: 5_000 });
-  running.push(upstream);
-  const dir = await tempDir();
-  await mkdir(join(dir, 'responses'));
-  await writeFile(join(dir, 'responses', `${ID}.json`), BROKEN);
+  await mkdir(join(rig.dir, 'responses'));
+  await writeFile(join(rig.dir, 'responses', `${ID}.json`), BROKEN);
   return {
-    dir,
-    fake,
-    async send(mode) {
-      const store = new RecordingStore(dir);
-      running.push(store);
-      const recorder = createRecorder({ mode, store, upstream, bodyLimit: 10_000, warn: () => undefined });
-      return recorder(new Request(`http://proxy${CHAT}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: BODY }));
-    },
-    saved: () => readFile(join(dir, 'responses', `${ID}.json`), 'utf8'),
+    ...rig,
+    send: (mode: Mode): Promise<Response> =>
+      rig.recorder(mode)(new Request(`http://proxy${CHAT}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: BODY })),
+    saved: () => readFile(join(rig.dir, 'responses', `${ID}.json`), 'utf8'),
   };
 }
 

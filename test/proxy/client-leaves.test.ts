@@ -1,28 +1,19 @@
 import type { ServerResponse } from 'node:http';
-import { readdir, readFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Mode } from '../../src/options.js';
-import { createRecorder } from '../../src/proxy/recorder.js';
-import { createUpstream } from '../../src/proxy/upstream.js';
-import { RecordingStore } from '../../src/recording/recording-store.js';
-import { startHttpFake } from '../support/api-fakes/http-fake.js';
-import { tempDir } from '../support/temp-dir.js';
+import { closeAfterEach, recorderRig } from '../support/recorder-rig.js';
 import { pause, eventually } from '../support/waiting.js';
 
 // A client that stops reading a forwarded stream: SDKs stop at the last event they need while the
 // end of the answer is already on its way. An answer that ends at once is still saved; one that goes
 // on is cut upstream, and nothing half-done is saved.
 
-const running: Array<{ close(): Promise<void> | void }> = [];
-afterEach(async () => {
-  while (running.length > 0) await running.pop()!.close();
-});
+const running = closeAfterEach();
 
 /** An SSE upstream that sends one event, waits `gapMs`, then the rest; it notes whether its answer was cut. */
 async function setup(mode: Mode, gapMs: number) {
   const state = { cut: false };
-  const fake = await startHttpFake(async (_request, res: ServerResponse) => {
+  const rig = await recorderRig(running, async (_request, res: ServerResponse) => {
     res.once('close', () => (state.cut = !res.writableFinished));
     res.writeHead(200, { 'content-type': 'text/event-stream' });
     res.write('data: {"n":1}\n\n');
@@ -30,14 +21,7 @@ async function setup(mode: Mode, gapMs: number) {
     if (res.destroyed) return;
     res.end('data: {"n":2}\n\ndata: [DONE]\n\n');
   });
-  running.push(fake);
-  const upstream = createUpstream(fake.url, {}, { headers: 5_000, idle: 5_000 });
-  running.push(upstream);
-  const dir = await tempDir();
-  const store = new RecordingStore(dir);
-  running.push(store);
-  const warnings: string[] = [];
-  const recorder = createRecorder({ mode, store, upstream, bodyLimit: 10_000, warn: (line) => warnings.push(line) });
+  const recorder = rig.recorder(mode);
   const request = new Request('http://proxy/v1/chat/completions', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"model":"m","stream":true}' });
   /** Sends the request, reads the first event, then stops reading. */
   const leaveAfterFirstEvent = async (): Promise<string> => {
@@ -48,8 +32,7 @@ async function setup(mode: Mode, gapMs: number) {
     await reader.cancel();
     return response.headers.get('x-llm-replay-id')!;
   };
-  const files = async (): Promise<string[]> => (await readdir(join(dir, 'responses')).catch(() => [] as string[])).filter((name) => name.endsWith('.json'));
-  return { state, dir, recorder, warnings, leaveAfterFirstEvent, files };
+  return { ...rig, state, recorder, leaveAfterFirstEvent };
 }
 
 describe('a client that stops reading a stream', () => {
@@ -58,7 +41,7 @@ describe('a client that stops reading a stream', () => {
     const id = await s.leaveAfterFirstEvent();
     await s.recorder.idle();
     expect(await s.files()).toEqual([`${id}.json`]);
-    const file = JSON.parse(await readFile(join(s.dir, 'responses', `${id}.json`), 'utf8')) as { response: { body: Array<{ __data__: unknown }> } };
+    const file = (await s.file(id)) as { response: { body: Array<{ __data__: unknown }> } };
     expect(file.response.body.map((chunk) => chunk.__data__)).toEqual([{ n: 1 }, { n: 2 }]);
     expect(s.state.cut).toBe(false);
   });

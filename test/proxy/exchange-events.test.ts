@@ -1,23 +1,18 @@
 import type { ServerResponse } from 'node:http';
-import { readdir } from 'node:fs/promises';
-import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createRecorder, type ExchangeEvent } from '../../src/proxy/recorder.js';
 import { createUpstream } from '../../src/proxy/upstream.js';
 import { createRecording } from '../../src/recording/envelope.js';
 import { parseJson } from '../../src/recording/parse-json.js';
 import { recordingIdForBody } from '../../src/recording/recording-id.js';
 import { RecordingStore } from '../../src/recording/recording-store.js';
-import { startHttpFake } from '../support/api-fakes/http-fake.js';
+import { closeAfterEach, recorderRig } from '../support/recorder-rig.js';
 import { tempDir } from '../support/temp-dir.js';
 
 // What the recorder tells its observers (the verbose log and the inspector's live feed) about each
 // request, and when it says every forwarded answer has settled.
 
-const running: Array<{ close(): Promise<void> | void }> = [];
-afterEach(async () => {
-  while (running.length > 0) await running.pop()!.close();
-});
+const running = closeAfterEach();
 
 const CHAT = '/v1/chat/completions';
 const BODY = '{"model":"m","messages":[{"role":"user","content":"hi"}],"temperature":0.0}';
@@ -74,17 +69,12 @@ describe('the exchange events and log lines', () => {
   });
 
   it('say upstream for a forwarded answer, and carry no body outside a miss', async () => {
-    const fake = await startHttpFake(async (_request, res) => {
+    const s = await recorderRig(running, (_request, res) => {
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end('{"ok":true}');
     });
-    running.push(fake);
-    const upstream = createUpstream(fake.url, {}, { headers: 5_000, idle: 5_000 });
-    running.push(upstream);
-    const store = new RecordingStore(await tempDir());
-    running.push(store);
     const events: ExchangeEvent[] = [];
-    const recorder = createRecorder({ mode: 'live', store, upstream, bodyLimit: 10_000, onExchange: (event) => events.push(event) });
+    const recorder = s.recorder('live', { onExchange: (event) => events.push(event) });
     const response = await recorder(new Request(`http://proxy/v1/models`));
     expect(await response.json()).toEqual({ ok: true });
     expect(events).toEqual([
@@ -95,7 +85,7 @@ describe('the exchange events and log lines', () => {
 
 describe('idle()', () => {
   it('resolves once every forwarded answer has been read and saved', async () => {
-    const fake = await startHttpFake(async (_request, res: ServerResponse) => {
+    const s = await recorderRig(running, async (_request, res: ServerResponse) => {
       res.writeHead(200, { 'content-type': 'application/x-ndjson' });
       for (const n of [1, 2, 3]) {
         res.write(`{"n":${n}}\n`);
@@ -103,20 +93,14 @@ describe('idle()', () => {
       }
       res.end();
     });
-    running.push(fake);
-    const upstream = createUpstream(fake.url, {}, { headers: 5_000, idle: 5_000 });
-    running.push(upstream);
-    const dir = await tempDir();
-    const store = new RecordingStore(dir);
-    running.push(store);
-    const recorder = createRecorder({ mode: 'record', store, upstream, bodyLimit: 10_000 });
+    const recorder = s.recorder('record');
     await recorder.idle();
 
     const response = await recorder(post('/api/chat', '{"model":"m","stream":true}'));
     const text = response.text();
     await recorder.idle();
     // Settled means saved: the file is there as soon as idle() resolves.
-    expect((await readdir(join(dir, 'responses'))).filter((name) => name.endsWith('.json'))).toEqual([`${response.headers.get('x-llm-replay-id')}.json`]);
+    expect(await s.files()).toEqual([`${response.headers.get('x-llm-replay-id')}.json`]);
     expect(await text).toBe('{"n":1}\n{"n":2}\n{"n":3}\n');
     await recorder.idle();
   });

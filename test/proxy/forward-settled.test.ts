@@ -1,17 +1,14 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { RecordedResponse } from '../../src/recording/envelope.js';
 import { forward, type ForwardOptions, type Outgoing } from '../../src/proxy/forward.js';
 import { createUpstream } from '../../src/proxy/upstream.js';
-import { startHttpFake } from '../support/api-fakes/http-fake.js';
+import { closeAfterEach, startUpstream } from '../support/recorder-rig.js';
 
 // forward() tells whoever asks (the recorder, which waits on it for idle() and for identical requests
 // in flight) once an exchange is over, once only, whether it was saved or failed; and it works the
 // same for a caller that does not ask.
 
-const running: Array<{ close(): Promise<void> | void }> = [];
-afterEach(async () => {
-  while (running.length > 0) await running.pop()!.close();
-});
+const running = closeAfterEach();
 
 const outgoing = (): Outgoing => ({
   id: '0123456789ab',
@@ -24,13 +21,10 @@ const outgoing = (): Outgoing => ({
 });
 
 async function options(extra: Partial<ForwardOptions> = {}): Promise<{ options: ForwardOptions; saved: RecordedResponse[]; url: string }> {
-  const fake = await startHttpFake(async (_request, res) => {
+  const { fake, upstream } = await startUpstream(running, (_request, res) => {
     res.writeHead(200, { 'content-type': 'application/json' });
     res.end('{"ok":true}');
   });
-  running.push(fake);
-  const upstream = createUpstream(fake.url, {}, { headers: 5_000, idle: 5_000 });
-  running.push(upstream);
   const saved: RecordedResponse[] = [];
   return {
     saved,

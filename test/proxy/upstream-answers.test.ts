@@ -1,53 +1,18 @@
 import type { ServerResponse } from 'node:http';
-import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import type { Mode } from '../../src/options.js';
-import { createRecorder, type Recorder } from '../../src/proxy/recorder.js';
+import { describe, expect, it } from 'vitest';
+import { createRecorder } from '../../src/proxy/recorder.js';
 import { createUpstream } from '../../src/proxy/upstream.js';
 import { RecordingStore } from '../../src/recording/recording-store.js';
-import { startHttpFake, type FakeRequest } from '../support/api-fakes/http-fake.js';
-import { tempDir } from '../support/temp-dir.js';
+import { closeAfterEach, recorderRig, type Answer, type RecorderRig } from '../support/recorder-rig.js';
 
 // What the recorder does with each kind of upstream answer: what the client gets, what is saved, and what
 // a replay of it gives back. The recorder is the core the HTTP edge and the msw handlers share; here it
 // talks to a real HTTP upstream and writes a real recordings folder.
 
-const running: Array<{ close(): Promise<void> | void }> = [];
-afterEach(async () => {
-  while (running.length > 0) await running.pop()!.close();
-});
+const running = closeAfterEach();
 
-interface Setup {
-  dir: string;
-  upstreamUrl: string;
-  warnings: string[];
-  /** A recorder on the folder in `mode` (replay needs no upstream). */
-  recorder(mode: Mode): Recorder;
-  files(): Promise<string[]>;
-  file(id: string): Promise<Record<string, any>>;
-}
-
-async function setup(answer: (request: FakeRequest, res: ServerResponse) => Promise<void> | void): Promise<Setup> {
-  const fake = await startHttpFake(async (request, res) => answer(request, res));
-  running.push(fake);
-  const upstream = createUpstream(fake.url, {}, { headers: 5_000, idle: 5_000 });
-  running.push(upstream);
-  const dir = await tempDir();
-  const warnings: string[] = [];
-  return {
-    dir,
-    upstreamUrl: fake.url,
-    warnings,
-    recorder(mode) {
-      const store = new RecordingStore(dir);
-      running.push(store);
-      return createRecorder({ mode, store, upstream, bodyLimit: 1_000_000, warn: (line) => warnings.push(line) });
-    },
-    files: async () => (await readdir(join(dir, 'responses')).catch(() => [] as string[])).filter((name) => name.endsWith('.json')),
-    file: async (id) => JSON.parse(await readFile(join(dir, 'responses', `${id}.json`), 'utf8')) as Record<string, any>,
-  };
-}
+const setup = (answer: Answer): Promise<RecorderRig> => recorderRig(running, answer, { bodyLimit: 1_000_000 });
 
 const post = (path: string, body: unknown = { model: 'm', messages: [{ role: 'user', content: 'hi' }] }, headers: Record<string, string> = {}): Request =>
   new Request(`http://proxy${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
@@ -138,11 +103,11 @@ describe('a plain answer', () => {
     );
     expect(failure).toMatchObject({
       code: 'upstream_interrupted',
-      message: `The upstream ${s.upstreamUrl} broke off its answer to POST /v1/chat/completions. Check the model server's logs and send the request again.`,
+      message: `The upstream ${s.fake.url} broke off its answer to POST /v1/chat/completions. Check the model server's logs and send the request again.`,
     });
     expect(await s.files()).toEqual([]);
     expect(s.warnings).toEqual([
-      `POST /v1/chat/completions: The upstream ${s.upstreamUrl} broke off its answer to POST /v1/chat/completions. Check the model server's logs and send the request again. Nothing was saved as ${id}.`,
+      `POST /v1/chat/completions: The upstream ${s.fake.url} broke off its answer to POST /v1/chat/completions. Check the model server's logs and send the request again. Nothing was saved as ${id}.`,
     ]);
   });
 
@@ -295,7 +260,7 @@ describe('x-llm-replay-id on errors', () => {
     expect(notJson.headers.get('x-llm-replay-id')).toBeNull();
     expect(((await notJson.json()) as { error: { code: string } }).error.code).toBe('invalid_json_body');
 
-    const tooLarge = await createRecorder({ mode: 'replay', store: new RecordingStore(s.dir), upstream: createUpstream(s.upstreamUrl, {}, { headers: 1, idle: 1 }), bodyLimit: 10 })(post('/v1/chat/completions'));
+    const tooLarge = await createRecorder({ mode: 'replay', store: new RecordingStore(s.dir), upstream: createUpstream(s.fake.url, {}, { headers: 1, idle: 1 }), bodyLimit: 10 })(post('/v1/chat/completions'));
     expect(tooLarge.status).toBe(413);
     expect(tooLarge.headers.get('x-llm-replay-id')).toBeNull();
 
