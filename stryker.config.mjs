@@ -24,6 +24,8 @@ export default {
   incremental: true,
   incrementalFile: 'reports/stryker-incremental.json',
   tempDirName: 'reports/.stryker-tmp',
+  // Reports, and the sandboxes of another run going at the same time, are not part of the project.
+  ignorePatterns: ['/reports'],
   cleanTempDir: 'always',
   reporters: ['clear-text', 'progress', 'html', 'json'],
   htmlReporter: { fileName: 'reports/mutation/mutation.html' },
