@@ -276,7 +276,8 @@ export function serializeRecording(envelope: RecordingEnvelope): string {
 export function parseRecording(text: string, file: string): RecordingEnvelope {
   let value: JsonValue;
   try {
-    value = parseJson(text, MAX_RECORDING_DEPTH);
+    // A byte order mark an editor added is not part of the JSON (the request index skips it too).
+    value = parseJson(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text, MAX_RECORDING_DEPTH);
   } catch (error) {
     if (!(error instanceof JsonSyntaxError)) throw error;
     throw invalidRecording(file, `it is not valid JSON (${error.reason} at line ${error.line}, column ${error.column})`, error);

@@ -214,6 +214,12 @@ describe('parseRecording', () => {
     expect(Object.keys(envelope)).toEqual(['test_id', 'request', 'response', 'id_normalization_mapping']);
   });
 
+  it('reads a file an editor saved with a byte order mark as it reads the file without one', () => {
+    const text = JSON.stringify(valid);
+    expect(parseRecording(`\ufeff${text}`, 'x.json')).toEqual(parseRecording(text, 'x.json'));
+    expect(() => parseRecording('\ufeff\ufeff{}', 'bad.json')).toThrow(expect.objectContaining({ code: 'invalid_recording' }));
+  });
+
   it.each([
     ['{"request":', 'Invalid recording bad.json: it is not valid JSON (expecting a value, found end of input at line 1, column 12).'],
     ['[]', 'Invalid recording bad.json: it must hold a JSON object with "request" and "response".'],
