@@ -4,6 +4,7 @@ import { LosslessNumber, parse as losslessParse, stringify } from 'lossless-json
 import { describe, expect, it } from 'vitest';
 import type { JsonValue } from '../../src/recording/json-value.js';
 import { JsonTooDeepError, MAX_JSON_DEPTH, MAX_RECORDING_DEPTH, parseJson } from '../../src/recording/parse-json.js';
+import { seededRandom } from '../support/seeded-random.js';
 
 const ROOT = join(import.meta.dirname, '../..');
 
@@ -69,5 +70,27 @@ describe('parseJson and its JSON.parse fast path', () => {
     const deep = `{"a":${'['.repeat(MAX_JSON_DEPTH)}1${']'.repeat(MAX_JSON_DEPTH)}}`;
     expect(() => parseJson(deep)).toThrow(JsonTooDeepError);
     expect(stringify(parseJson(deep, MAX_JSON_DEPTH + 1))).toBe(deep);
+  });
+
+  it('reads 2,000 generated documents exactly as lossless-json does, numbers and number-like strings mixed', () => {
+    const random = seededRandom(7);
+    const { pick, below } = random;
+    const space = (): string => pick(['', '', ' ', '\n  ', '\t']);
+    const number = (): string =>
+      pick(['0', '-0', '0.0', '1', '-7', '0.5', '1.50', '1e2', '1E+2', '2.5e-3', '1e-7', '0.0000001', '0.000001', '1e21', '1e+21', '123456789012345678901', '9007199254740993', '0.30000000000000004', '0.1000000000000000055', '100', '1700000000']);
+    const text = (): string => JSON.stringify(pick(['2025-06-01T12:00:00Z', 'at 1:00, then', '[1.0]', '{"a": 0.0}', ':5', 'x,1e5 ', 'é', '', 'ratio 3:2']));
+    const value = (depth: number): string => {
+      const kind = depth > 3 ? pick(['n', 's', 'l']) : pick(['n', 's', 'l', 'a', 'o', 'o']);
+      if (kind === 'n') return number();
+      if (kind === 's') return text();
+      if (kind === 'l') return pick(['true', 'false', 'null']);
+      const items = Array.from({ length: below(5) }, () => value(depth + 1));
+      if (kind === 'a') return `[${space()}${items.join(`,${space()}`)}${space()}]`;
+      return `{${items.map((item, i) => `${space()}"k${i}"${space()}:${space()}${item}`).join(',')}${space()}}`;
+    };
+    for (let n = 0; n < 2_000; n += 1) {
+      const document = `${space()}{"v":${space()}${value(0)}}${space()}`;
+      expect(shape(parseJson(document)), document).toEqual(shape(losslessParse(document) as JsonValue));
+    }
   });
 });

@@ -6,6 +6,7 @@ import { createRecording, parseRecording, serializeRecording } from '../../src/r
 import type { JsonValue } from '../../src/recording/json-value.js';
 import { parseJson } from '../../src/recording/parse-json.js';
 import { readRecordedRequest, readRecordedRequestSync } from '../../src/recording/request-reader.js';
+import { seededRandom } from '../support/seeded-random.js';
 import { fixtureRecordings, readFixture } from './helpers.js';
 
 let dir: string;
@@ -125,37 +126,26 @@ describe('readRecordedRequest', () => {
   });
 });
 
-/** A small seeded generator, so a failing case can be run again. */
-function randomFrom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(state ^ (state >>> 15), 1 | state);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
-
 describe('readRecordedRequest against parseRecording, on generated recordings', () => {
   // Whatever the key order, whitespace, escapes, byte order mark or read boundaries, the scanner must find
   // what a full parse finds: the request, and test_id and repeat (those before the request when it stops there).
   it('agrees on 150 recordings, and refuses every one cut before its request ends', async () => {
-    const random = randomFrom(20261129);
-    const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
-    const space = (): string => Array.from({ length: Math.floor(random() * 3) }, () => pick([' ', '\n', '\t', '\r\n'])).join('');
+    const random = seededRandom(20261129);
+    const { pick, below } = random;
+    const space = (): string => Array.from({ length: below(3) }, () => pick([' ', '\n', '\t', '\r\n'])).join('');
     const tricky = (): string => pick(['}', ']', '{[', '\\"', '\\\\', '"', 'é', '😀', '\\u0022', ',', ':', 'x']);
     const text = (length: number): string => JSON.stringify(Array.from({ length }, tricky).join(''));
     const value = (depth: number): string => {
       const kind = depth > 3 ? pick(['s', 'n', 'l']) : pick(['s', 'n', 'l', 'a', 'o']);
-      if (kind === 's') return text(Math.floor(random() * 12));
+      if (kind === 's') return text(below(12));
       if (kind === 'n') return pick(['0', '-1.50', '2e3', '7']);
       if (kind === 'l') return pick(['true', 'false', 'null']);
-      const items = Array.from({ length: Math.floor(random() * 4) }, () => value(depth + 1));
+      const items = Array.from({ length: below(4) }, () => value(depth + 1));
       if (kind === 'a') return `[${space()}${items.join(`${space()},${space()}`)}${space()}]`;
       return `{${items.map((item, i) => `${space()}${text(i)}${space()}:${space()}${item}`).join(',')}${space()}}`;
     };
     for (let n = 0; n < 150; n += 1) {
-      const big = n % 10 === 0 ? text(3_000 + Math.floor(random() * 30_000)) : value(0);
+      const big = n % 10 === 0 ? text(3_000 + below(30_000)) : value(0);
       const request = `{${space()}"method":${space()}"POST", "url": "http://h/v1/chat/completions",${space()}"body":${space()}{"model": ${text(3)}, "messages": [${value(1)}], "t": ${pick(['0.0', '1'])}}${random() < 0.3 ? `, "endpoint": "/v1/x"` : ''}${random() < 0.3 ? `, "headers": {"a": "b"}` : ''}}`;
       const fields = [
         [pick(['"request"', '"requ\\u0065st"', '"\\u0072equest"']), request],
@@ -165,7 +155,7 @@ describe('readRecordedRequest against parseRecording, on generated recordings', 
         ...(random() < 0.5 ? [[`"x${n}"`, value(0)]] : []),
       ];
       for (let i = fields.length - 1; i > 0; i -= 1) {
-        const j = Math.floor(random() * (i + 1));
+        const j = below(i + 1);
         [fields[i], fields[j]] = [fields[j]!, fields[i]!];
       }
       const whole = `${random() < 0.2 ? '\ufeff' : ''}${space()}{${fields.map(([key, item]) => `${space()}${key}${space()}:${space()}${item}${space()}`).join(',')}}${space()}`;
@@ -183,7 +173,7 @@ describe('readRecordedRequest against parseRecording, on generated recordings', 
       expect(readRecordedRequestSync(path)?.part, whole).toEqual(early);
 
       const requestEnd = Buffer.byteLength(whole.slice(0, whole.indexOf(request) + request.length));
-      const cut = await file(Buffer.from(whole).subarray(0, Math.floor(random() * requestEnd)).toString('latin1'));
+      const cut = await file(Buffer.from(whole).subarray(0, below(requestEnd)).toString('latin1'));
       await expect(readRecordedRequest(cut, { wholeFile: true }), whole).rejects.toMatchObject({ code: 'invalid_recording' });
       expect(() => readRecordedRequestSync(cut), whole).toThrow(expect.objectContaining({ code: 'invalid_recording' }));
     }
