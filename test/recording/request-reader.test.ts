@@ -1,10 +1,11 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { readdirSync } from 'node:fs';
+import { mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createRecording, parseRecording, serializeRecording } from '../../src/recording/envelope.js';
 import type { JsonValue } from '../../src/recording/json-value.js';
-import { parseJson } from '../../src/recording/parse-json.js';
+import { JsonSyntaxError, JsonTooDeepError, MAX_RECORDING_DEPTH, parseJson } from '../../src/recording/parse-json.js';
 import { readRecordedRequest, readRecordedRequestSync } from '../../src/recording/request-reader.js';
 import { seededRandom } from '../support/seeded-random.js';
 import { fixtureRecordings, readFixture } from './helpers.js';
@@ -116,20 +117,70 @@ describe('readRecordedRequest', () => {
       ['{"request" 1}', 'it is not valid JSON'],
       [`{"test_id": 5, "request": ${REQUEST}}`, 'test_id must be a string or null'],
       [`{"test_id": nope, "request": ${REQUEST}}`, 'test_id must be a string or null'],
+      ['{}', 'it has no "request" object'],
+      ['{x: 1}', 'it is not valid JSON'],
+      [`{"a": 1,, "request": ${REQUEST}}`, 'it is not valid JSON'],
+      [`{"a": 1 "request": ${REQUEST}}`, 'it is not valid JSON'],
+      [` \ufeff{"request": ${REQUEST}}`, 'it must hold a JSON object with "request" and "response"'],
+      ['{"request": {"method": "GET", "body": {}}}', 'request.url must be a string'],
+      ['{"request": {"method": "GET", "url": "u", "body": {}, "endpoint": 5}}', 'request.endpoint must be a string'],
+      ['{"request": {"method": "GET", "url": "u", "body": {}, "model": 5}}', 'request.model must be a string'],
+      ...['1', '2.0', '2e1', '99999999999999999999', '"2"'].map((repeat): [string, string] => [`{"repeat": ${repeat}, "request": ${REQUEST}}`, 'repeat must be a whole number from 2 up']),
     ];
     for (const [text, problem] of cases) {
       const path = await file(text);
       const expected = { code: 'invalid_recording', message: expect.stringContaining(`Invalid recording ${path}: ${problem}`) };
-      await expect(readRecordedRequest(path), text).rejects.toMatchObject(expected);
+      const error: unknown = await readRecordedRequest(path, { wholeFile: true }).catch((thrown: unknown) => thrown);
+      expect(error, text).toMatchObject(expected);
+      // Only a request that does not parse has a cause: the JSON error, with its position.
+      expect((error as Error).cause instanceof JsonSyntaxError, text).toBe(problem.startsWith('its "request"'));
       expect(() => readRecordedRequestSync(path), text).toThrow(expect.objectContaining(expected));
     }
+  });
+
+  it('refuses a request nested past the recording depth limit, as parseRecording does', async () => {
+    const deep = `{"request": {"method": "GET", "url": "u", "body": ${'['.repeat(MAX_RECORDING_DEPTH)}${']'.repeat(MAX_RECORDING_DEPTH)}}, "response": {"body": null}}`;
+    const path = await file(deep);
+    expect(() => parseRecording(deep, path)).toThrow(expect.objectContaining({ code: 'invalid_recording' }));
+    await expect(readRecordedRequest(path)).rejects.toMatchObject({ code: 'invalid_recording', cause: expect.any(JsonTooDeepError) });
+  });
+
+  it('reads keys that are empty, hold escaped quotes, or are wanted ones spelled entirely in escapes', async () => {
+    const escaped = (name: string): string => [...name].map((c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`).join('');
+    const path = await file(`{"": 1, "a\\"b": {"\\"": "}"}, "${escaped('test_id')}": "t", "${escaped('request')}": ${REQUEST}, "response": {"body": null}}`);
+    expect(await readBoth(path)).toEqual({ request: parseRecording(await readFile(path, 'utf8'), path).request, testId: 't', repeat: 1 });
+  });
+
+  it('passes on errors other than a missing file, such as a symbolic link loop', async () => {
+    const loop = join(dir, 'loop.json');
+    await symlink(loop, loop);
+    await expect(readRecordedRequest(loop)).rejects.toMatchObject({ code: 'ELOOP' });
+    expect(() => readRecordedRequestSync(loop)).toThrow(expect.objectContaining({ code: 'ELOOP' }));
+    // A path through a file (ENOTDIR) names no file, as a missing one does.
+    const plain = await file('{}');
+    expect(await readRecordedRequest(join(plain, 'x.json'))).toBeUndefined();
+    expect(readRecordedRequestSync(join(plain, 'x.json'))).toBeUndefined();
+  });
+
+  it.skipIf(process.platform !== 'linux')('closes every file it opens, whether it reads a request or refuses the file', async () => {
+    const good = await file(`{"request": ${REQUEST}, "response": {"body": [1,`);
+    const bad = await file('{"request": [1]}');
+    const open = (): number => readdirSync('/proc/self/fd').length;
+    const before = open();
+    for (let n = 0; n < 50; n += 1) {
+      await readRecordedRequest(good);
+      readRecordedRequestSync(good);
+      await readRecordedRequest(bad).catch(() => undefined);
+      expect(() => readRecordedRequestSync(bad)).toThrow();
+    }
+    expect(open()).toBe(before);
   });
 });
 
 describe('readRecordedRequest against parseRecording, on generated recordings', () => {
   // Whatever the key order, whitespace, escapes, byte order mark or read boundaries, the scanner must find
   // what a full parse finds: the request, and test_id and repeat (those before the request when it stops there).
-  it('agrees on 150 recordings, and refuses every one cut before its request ends', async () => {
+  it('agrees on 80 recordings, and refuses every one cut before its request ends', async () => {
     const random = seededRandom(20261129);
     const { pick, below } = random;
     const space = (): string => Array.from({ length: below(3) }, () => pick([' ', '\n', '\t', '\r\n'])).join('');
@@ -144,7 +195,7 @@ describe('readRecordedRequest against parseRecording, on generated recordings', 
       if (kind === 'a') return `[${space()}${items.join(`${space()},${space()}`)}${space()}]`;
       return `{${items.map((item, i) => `${space()}${text(i)}${space()}:${space()}${item}`).join(',')}${space()}}`;
     };
-    for (let n = 0; n < 150; n += 1) {
+    for (let n = 0; n < 80; n += 1) {
       const big = n % 10 === 0 ? text(3_000 + below(30_000)) : value(0);
       const request = `{${space()}"method":${space()}"POST", "url": "http://h/v1/chat/completions",${space()}"body":${space()}{"model": ${text(3)}, "messages": [${value(1)}], "t": ${pick(['0.0', '1'])}}${random() < 0.3 ? `, "endpoint": "/v1/x"` : ''}${random() < 0.3 ? `, "headers": {"a": "b"}` : ''}}`;
       const fields = [
