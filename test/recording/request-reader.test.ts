@@ -138,6 +138,22 @@ describe('readRecordedRequest', () => {
     }
   });
 
+  it('says a request that is not an object is none, without reading on', async () => {
+    for (const text of ['{"request": "x", !}', '{"request": 5, !}']) {
+      const path = await file(text);
+      await expect(readRecordedRequest(path), text).rejects.toThrow('it has no "request" object');
+      expect(() => readRecordedRequestSync(path), text).toThrow('it has no "request" object');
+    }
+  });
+
+  it('refuses a file cut short inside its request, right after reading the whole file it was cut from', async () => {
+    // The synchronous reader reuses one buffer: what is past the end of a short read must never be scanned.
+    const whole = `{"request": ${REQUEST}}`;
+    const cut = await file(whole.slice(0, -2));
+    expect(readRecordedRequestSync(await file(whole))?.part.request.model).toBe('m');
+    expect(() => readRecordedRequestSync(cut)).toThrow(/it ends before its JSON object does/);
+  });
+
   it('refuses a request nested past the recording depth limit, as parseRecording does', async () => {
     const deep = `{"request": {"method": "GET", "url": "u", "body": ${'['.repeat(MAX_RECORDING_DEPTH)}${']'.repeat(MAX_RECORDING_DEPTH)}}, "response": {"body": null}}`;
     const path = await file(deep);
