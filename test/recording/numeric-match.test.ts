@@ -83,22 +83,16 @@ describe('the numeric fallback', () => {
     }
   });
 
-  it('turns to the index for a request with too many spellings to hash', async () => {
-    const zeros = (spelling: string): string => `{"model": "m", "v": [${Array(9).fill(spelling).join(', ')}]}`;
-    const store = new RecordingStore(await tempDir());
-    const id = await record(store, zeros('0.0'));
-    const fresh = new RecordingStore(store.dir);
-    expect((await findNumericMatch(fresh, request(zeros('0'))))?.id).toBe(id);
-    expect(fresh.requestIndex().slotCount).toBe(1);
-  });
-
-  it('turns to the index for a body too big to hash in every spelling', async () => {
+  it.each([
+    // 3^9 spellings of nine zeros.
+    ['too many spellings to hash', (spelling: string) => `{"model": "m", "v": [${Array(9).fill(spelling).join(', ')}]}`, '0.0', '0'],
     // 256 spellings, each with 4,000 values to hash.
-    const big = (spelling: string): string => `{"model": "m", "n": [${Array(8).fill(spelling).join(',')}], "v": [${Array(4_000).fill('"x"').join(',')}]}`;
+    ['a body too big to hash in every spelling', (spelling: string) => `{"model": "m", "n": [${Array(8).fill(spelling).join(',')}], "v": [${Array(4_000).fill('"x"').join(',')}]}`, '1.0', '1'],
+  ])('turns to the index for a request with %s', async (_case, body, recorded, requested) => {
     const store = new RecordingStore(await tempDir());
-    const id = await record(store, big('1.0'));
+    const id = await record(store, body(recorded));
     const fresh = new RecordingStore(store.dir);
-    expect((await findNumericMatch(fresh, request(big('1'))))?.id).toBe(id);
+    expect((await findNumericMatch(fresh, request(body(requested))))?.id).toBe(id);
     expect(fresh.requestIndex().slotCount).toBe(1);
   });
 
