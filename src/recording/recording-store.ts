@@ -46,7 +46,7 @@ export interface RecordingStoreOptions {
   watch?: boolean;
   /**
    * Bytes of recording files (their size on disk) kept parsed in memory;
-   * least recently used out first. @default 67108864 (64 MiB)
+   * least recently used out first. @default 33554432 (32 MiB), as `--cache-bytes`
    */
   cacheBytes?: number;
   /**
