@@ -83,6 +83,7 @@ export function sketchBody(body: JsonValue): BodySketch {
 export function shapeOf(body: JsonValue): RequestShape {
   const all: number[] = [];
   const { leaves, texts } = walkLeaves(body, (hash) => all.push(hash));
+  // Stryker disable next-line ConditionalExpression,EqualityOperator: the merge and the table give the same counts; the limit only picks the faster
   const large = all.length > MERGE_LIMIT;
   return {
     leaves,
@@ -101,6 +102,7 @@ function hashTable(hashes: readonly number[]): Uint32Array {
   for (const hash of hashes) {
     const key = hash || 1;
     let cell = key & mask;
+    // Stryker disable next-line ConditionalExpression: a hash met again takes a second cell, and lookups still find the first
     while (table[cell] !== 0 && table[cell] !== key) cell = (cell + 1) & mask;
     table[cell] = key;
   }
@@ -123,6 +125,7 @@ function walkLeaves(body: JsonValue, onLeaf: (hash: number) => void): { leaves: 
   let leaves = 0;
   // Iterative, so deep bodies cannot overflow the stack.
   const values: JsonValue[] = [body];
+  // Stryker disable next-line ArrayDeclaration: the root path is 0, and an undefined one hashes as 0 in every bitwise operation
   const paths: number[] = [0];
   while (values.length > 0) {
     const value = values.pop()!;
@@ -199,6 +202,7 @@ export function estimateDifferences(request: RequestShape, data: Uint32Array, st
   } else {
     for (let i = start + 2; i < end; i++) if (inTable(table, data[i]!)) shared++;
   }
+  // Stryker disable next-line ConditionalExpression,LogicalOperator: scaling by leaves / sampled is exact when they are equal, and every sketch samples at least one leaf
   const intersection = sampled === recordingLeaves || sampled === 0 ? shared : (shared * recordingLeaves) / sampled;
   return Math.max(0, Math.round(request.leaves + recordingLeaves - 2 * intersection));
 }
@@ -239,6 +243,7 @@ class BottomK {
 
   add(value: number): void {
     const values = this.values;
+    // Stryker disable next-line ConditionalExpression,EqualityOperator,ArithmeticOperator: a shortcut; a value not below the largest is otherwise inserted last and popped, or found and skipped
     if (values.length === this.k && value >= values[values.length - 1]!) return;
     let low = 0;
     let high = values.length;
@@ -323,8 +328,10 @@ function simHash(text: string): number {
   // A bit is set when more than half of the features set it.
   const half = text.length / 2;
   let hash = 0;
+  // Stryker disable next-line EqualityOperator: a 33rd pass reads and sets bit 0 again (shifts count mod 32), with the same votes
   for (let bit = 0; bit < 32; bit++) {
     let votes = 0;
+    // Stryker disable next-line EqualityOperator: the counter one past the highest level used is always 0, so it adds no votes
     for (let level = 0; level < levels; level++) votes += ((counters[level]! >>> bit) & 1) << level;
     if (votes > half) hash |= 1 << bit;
   }

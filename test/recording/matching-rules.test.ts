@@ -16,6 +16,7 @@ describe('a matching rules config', () => {
   it.each([
     [[], 'it must be a JSON object'],
     [null, 'it must be a JSON object'],
+    ['rules', 'it must be a JSON object'],
     [{ ignore: '$.user' }, '"ignore" must be a list'],
     [{ replace: {} }, '"replace" must be a list'],
     [{ ignore: [5] }, 'ignore[0] must be a JSON path or {"path", "prefix"}'],
@@ -23,9 +24,12 @@ describe('a matching rules config', () => {
     [{ ignore: [['$.a']] }, 'ignore[0] must be a JSON path or {"path", "prefix"}'],
     [{ ignore: ['$.a', { path: '$.b', prefix: 3 }] }, 'ignore[1].prefix must be a string such as "/v1/chat/"'],
     [{ replace: ['x'] }, 'replace[0] must be {"pattern": "<regular expression>", "replacement": "<text>"}'],
+    [{ replace: [null] }, 'replace[0] must be {"pattern": "<regular expression>", "replacement": "<text>"}'],
+    [{ replace: [{ pattern: 1, replacement: 'b' }] }, 'replace[0] must be {"pattern": "<regular expression>", "replacement": "<text>"}'],
     [{ replace: [{ pattern: 'a', replacement: 1 }] }, 'replace[0] must be {"pattern": "<regular expression>", "replacement": "<text>"}'],
     [{ replace: [{ pattern: 'a', replacement: 'b', flags: 'g' }] }, 'replace[0].flags may hold only i, m, s and u'],
     [{ replace: [{ pattern: 'a', replacement: 'b', flags: 1 }] }, 'replace[0].flags may hold only i, m, s and u'],
+    [{ replace: [{ pattern: 'a', replacement: 'b', flags: ['i'] }] }, 'replace[0].flags may hold only i, m, s and u'],
     [{ replace: [{ pattern: 'a', replacement: 'b', prefix: 1 }] }, 'replace[0].prefix must be a string'],
     [{ normalize: 'x' }, '"normalize" must be a function (programmatic use only)'],
     [{ ignore: [], extra: 1 }, 'unknown key "extra" (known: ignore, replace, repeats, normalize)'],
@@ -74,6 +78,11 @@ describe('a replace rule', () => {
     expect(keyed(config, '{"a":"run-1 and run-22","b":["x run-3",{"c":"/TMP/tmp"}],"n":1}')).toBe('{"a":"run-N and run-N","b":["x run-N",{"c":"/tmp/tmp"}],"n":1}');
     expect(keyed(config, '{"c":"/TMP/run-4"}', '/api/chat')).toBe('{"c":"/TMP/run-N"}');
   });
+
+  it('changes strings only, never numbers, booleans or null', () => {
+    const config = { replace: [{ pattern: '\\d|true|null', replacement: 'N' }] };
+    expect(keyed(config, '{"s":["a1 true null"],"n":1.50,"t":true,"z":null}')).toBe('{"s":["aN N N"],"n":1.50,"t":true,"z":null}');
+  });
 });
 
 describe('a normalize function', () => {
@@ -111,6 +120,11 @@ describe('a JSON path', () => {
     ['$[0', 'a "[" is not closed'],
     ['$[?(@.a)]', 'unsupported selector [?(@.a)] (use [0], [*] or [\'name\'])'],
     ['$[-1]', 'unsupported selector [-1] (use [0], [*] or [\'name\'])'],
+    ['$[1a]', 'unsupported selector [1a] (use [0], [*] or [\'name\'])'],
+    ["$[x'a']", 'unsupported selector [x\'a\'] (use [0], [*] or [\'name\'])'],
+    ["$['a'x]", 'unsupported selector [\'a\'x] (use [0], [*] or [\'name\'])'],
+    ['$[x"a"]', 'unsupported selector [x"a"] (use [0], [*] or [\'name\'])'],
+    ['$["a"x]', 'unsupported selector ["a"x] (use [0], [*] or [\'name\'])'],
     ['$a', 'unexpected "a"'],
   ])('%s is refused: %s', (text, why) => {
     expect(() => parseJsonPath(text)).toThrow(
@@ -147,5 +161,16 @@ describe('removing what a path names', () => {
     expect(removed('$.o[0]', '{"o":{"0":1}}')).toBe('{"o":{"0":1}}');
     expect(removed('$.s.x', '{"s":"text"}')).toBe('{"s":"text"}');
     expect(removed('$.s[*]', '{"s":"text"}')).toBe('{"s":"text"}');
+  });
+
+  it('removes a "__proto__" member of the body but never reaches the prototype through one it lacks', () => {
+    expect(removed('$.__proto__.x', '{"__proto__":{"x":1,"y":2}}')).toBe('{"__proto__":{"y":2}}');
+    Object.defineProperty(Object.prototype, 'llmReplayProbe', { value: 1, configurable: true });
+    try {
+      expect(removed('$.__proto__.llmReplayProbe', '{"a":1}')).toBe('{"a":1}');
+      expect(Object.hasOwn(Object.prototype, 'llmReplayProbe')).toBe(true);
+    } finally {
+      delete (Object.prototype as Record<string, unknown>)['llmReplayProbe'];
+    }
   });
 });
