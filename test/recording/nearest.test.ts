@@ -5,6 +5,7 @@ import { LosslessNumber } from 'lossless-json';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createRecording, serializeRecording } from '../../src/recording/envelope.js';
 import { describeDifferences, diffJson } from '../../src/recording/json-diff.js';
+import { createMatchRules } from '../../src/recording/match-rules.js';
 import { findNearest, MAX_DIFFERENCES, type NearestRequest } from '../../src/recording/nearest.js';
 import { parseJson } from '../../src/recording/parse-json.js';
 import { recordingIdForBody } from '../../src/recording/recording-id.js';
@@ -247,6 +248,71 @@ describe('findNearest', () => {
     expect(partial.searched).toBeLessThan(1_000);
     const full = await findNearest(new RecordingStore(dir), request);
     expect(full).toMatchObject({ complete: true, searched: 1_000 });
+  });
+
+  it('orders recordings that differ as much, with texts as close, by id', async () => {
+    const recorded = [];
+    for (const n of [2, 3, 4, 5]) recorded.push(await record('/api/generate', `{"model":"m","n":${n}}`));
+    expect(await ids({ method: 'POST', path: '/api/generate', body: parseJson('{"model":"m","n":1}') }, 4)).toEqual(recorded.sort());
+  });
+
+  it('keeps the best of more recordings than it compares, in order', async () => {
+    const fields = (changed: number): string => JSON.stringify({ model: 'm', ...Object.fromEntries(Array.from({ length: 20 }, (_, i) => [`f${i}`, i < changed ? 1 : 0])) });
+    const recorded: string[] = [];
+    for (const changed of [19, 3, 12, 0, 17, 8, 1, 15, 6, 10, 2, 18, 5, 14, 9, 16, 4, 11, 7, 13]) recorded[changed] = await record('/api/generate', fields(changed));
+    const request = { method: 'POST', path: '/api/generate', body: parseJson(fields(0)) };
+    expect(await ids(request, 3)).toEqual(recorded.slice(0, 3));
+    expect(await ids(request, 18)).toEqual(recorded.slice(0, 18));
+    const [best, second] = (await findNearest(store, request, { limit: 2 })).nearest;
+    expect([best?.differenceCount, second?.differenceCount]).toEqual([0, 1]);
+  });
+
+  it('ranks by path, method and model before the body, among more recordings than it compares in full', async () => {
+    const request = { method: 'POST', path: '/api/generate', body: parseJson('{"model":"m","prompt":"p"}') };
+    for (let i = 0; i < 17; i += 1) await record('/api/chat', `{"model":"m","prompt":"p","i":${i}}`);
+    for (let i = 0; i < 17; i += 1) await record('/api/generate', `{"model":"m","prompt":"p","i":${i}}`, 'PUT');
+    for (let i = 0; i < 17; i += 1) await record('/api/generate', `{"model":"other","prompt":"p","i":${i}}`);
+    const best = await record('/api/generate', '{"model":"m","prompt":"q","n":1,"o":2}');
+    const { nearest } = await findNearest(store, request, { limit: 1 });
+    expect(nearest.map((entry) => entry.id)).toEqual([best]);
+  });
+
+  it('ranks recordings with and without a model alike for a request without one', async () => {
+    const withoutModel = await record('/api/generate', '{"prompt":"p","n":1,"m":2}');
+    const withModel = await record('/api/generate', '{"model":"x","prompt":"p"}');
+    expect(await ids({ method: 'POST', path: '/api/generate', body: parseJson('{"prompt":"p"}') })).toEqual([withModel, withoutModel]);
+  });
+
+  it('gives the test id and repeat of each recording', async () => {
+    const body = parseJson('{"model":"m","prompt":"again"}');
+    const input = { method: 'POST', url: 'http://localhost:11434/api/generate', path: '/api/generate', body, response: { kind: 'json' as const, status: 200, data: {} } };
+    await store.write('0123456789ab', createRecording({ ...input, testId: 'tests/a.py::test_one', repeat: 2 }));
+    const [found] = (await findNearest(store, { method: 'POST', path: '/api/generate', body })).nearest;
+    expect(found).toMatchObject({ id: '0123456789ab', testId: 'tests/a.py::test_one', repeat: 2, differences: [], differenceCount: 0 });
+  });
+
+  it('compares bodies under the store\'s matching rules', async () => {
+    const ruled = new RecordingStore(dir, { rules: createMatchRules({ ignore: ['$.user'] }, 'test rules') });
+    try {
+      const otherUser = await record('/api/generate', '{"model":"m","prompt":"p","user":"a"}', 'POST', ruled);
+      const otherSeed = await record('/api/generate', '{"model":"m","prompt":"p","user":"b","seed":1}', 'POST', ruled);
+      const { nearest } = await findNearest(ruled, { method: 'POST', path: '/api/generate', body: parseJson('{"model":"m","prompt":"p","user":"b"}') });
+      expect(nearest.map((entry) => [entry.id, entry.differenceCount])).toEqual([[otherUser, 0], [otherSeed, 1]]);
+      expect(nearest[1]?.differences).toEqual([{ path: '$.seed', a: n('1'), b: undefined }]);
+    } finally {
+      ruled.close();
+    }
+  });
+
+  it('compares the bodies as they are when a normalize function throws', async () => {
+    const throwing = new RecordingStore(dir, { rules: createMatchRules({ normalize: () => { throw new Error('cannot normalize'); } }, 'test rules') });
+    try {
+      const id = await record('/api/generate', '{"model":"m","prompt":"p","user":"a"}', 'POST', throwing);
+      const [best] = (await findNearest(throwing, { method: 'POST', path: '/api/generate', body: parseJson('{"model":"m","prompt":"p","user":"b"}') })).nearest;
+      expect(best).toMatchObject({ id, differences: [{ path: '$.user', a: 'a', b: 'b' }], differenceCount: 1 });
+    } finally {
+      throwing.close();
+    }
   });
 
   it('finds nothing in an empty store', async () => {
