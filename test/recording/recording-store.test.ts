@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -230,5 +230,55 @@ describe('RecordingStore memory and temp files', () => {
     expect((await readdir(temp)).sort()).toEqual(['.gitignore', `bbb.${process.pid}.0123456789ab.tmp`]);
     expect((await readdir(join(dir, 'responses'))).sort()).toEqual(['.tmp', 'eee.json', 'notes.tmp']);
     expect(await new RecordingStore(join(dir, 'missing')).removeLeftovers()).toEqual([]);
+  });
+
+  it('removes a young temp file named with no live process (pid 0 would signal its own group)', async () => {
+    const temp = join(dir, 'responses', '.tmp');
+    await mkdir(temp, { recursive: true });
+    const file = join(temp, 'aaa.0.0123456789ab.tmp');
+    await writeFile(file, '{');
+    expect(await new RecordingStore(dir).removeLeftovers()).toEqual([file]);
+  });
+
+  it('remembers as many ids read once as a 4 KiB share of cacheBytes, and caches those read again', async () => {
+    const store = new RecordingStore(dir, { watch: true, cacheBytes: 2 * 4096 });
+    try {
+      const writer = new RecordingStore(dir);
+      for (const id of ['aaa', 'bbb', 'ccc']) await writer.write(id, envelope(id));
+      // Room to remember two ids read once: aaa is forgotten by the time it is read again.
+      for (const id of ['aaa', 'bbb', 'ccc', 'aaa']) await store.read(id);
+      expect(store.cached('aaa')).toBeUndefined();
+      await store.read('aaa');
+      expect(store.cached('aaa')).toBeDefined();
+    } finally {
+      store.close();
+    }
+  });
+});
+
+describe('RecordingStore listing', () => {
+  it('lists recording files sorted by id, responses/ first, and nothing that is not one', async () => {
+    const store = new RecordingStore(dir);
+    for (const id of ['ccc', 'aaa', 'bbb']) await store.write(id, envelope(id));
+    await writeFile(join(dir, 'aaa.json'), serializeRecording(envelope('top level')));
+    await writeFile(join(dir, 'ddd.json'), serializeRecording(envelope('top level')));
+    await writeFile(join(dir, 'bad name.json'), '{}');
+    await writeFile(join(dir, '.hidden.json'), '{}');
+    await mkdir(join(dir, 'responses', 'eee.json'));
+    expect(await store.list()).toEqual([
+      { id: 'aaa', file: join(dir, 'responses', 'aaa.json') },
+      { id: 'bbb', file: join(dir, 'responses', 'bbb.json') },
+      { id: 'ccc', file: join(dir, 'responses', 'ccc.json') },
+      { id: 'ddd', file: join(dir, 'ddd.json') },
+    ]);
+  });
+
+  it('lists nothing under a path that is a file, and says why a folder cannot be listed', async () => {
+    const file = join(dir, 'plain');
+    await writeFile(file, '');
+    expect(await new RecordingStore(file).list()).toEqual([]);
+    const loop = join(dir, 'loop');
+    await symlink(loop, loop);
+    await expect(new RecordingStore(loop).list()).rejects.toMatchObject({ code: 'ELOOP' });
   });
 });
