@@ -161,6 +161,41 @@ describe('RecordingStore with watch', () => {
     }
   });
 
+  it('keeps serving from its cache through changes to files that are not recordings, and drops one when its file changes', async () => {
+    const writer = new RecordingStore(dir);
+    await writer.write('aaaaaaaaaaaa', envelope('a'));
+    await writer.write('bbbbbbbbbbbb', envelope('b'));
+    const store = new RecordingStore(dir, { watch: true });
+    try {
+      for (const id of ['aaaaaaaaaaaa', 'bbbbbbbbbbbb']) for (let n = 0; n < 2; n += 1) await store.read(id);
+      const a = store.cached('aaaaaaaaaaaa');
+      expect(a).toBeDefined();
+      await writeFile(join(dir, 'responses', 'notes.txt'), 'hello');
+      await writeFile(join(dir, 'responses', 'bad name.json'), '{}');
+      await writeFile(join(dir, 'responses', 'bbbbbbbbbbbb.json'), serializeRecording(envelope('b2')));
+      // Events come in order: once b's is seen, the two before it were too.
+      await waitFor(async () => store.cached('bbbbbbbbbbbb') === undefined);
+      expect(store.cached('aaaaaaaaaaaa')).toBe(a);
+    } finally {
+      store.close();
+    }
+  });
+
+  it('watches a folder that does not exist yet once it appears, and serves nothing from memory before', async () => {
+    const later = join(dir, 'later');
+    const store = new RecordingStore(later, { watch: true });
+    try {
+      expect(await store.read('aaaaaaaaaaaa')).toBeUndefined();
+      expect(store.cached('aaaaaaaaaaaa')).toBeUndefined();
+      await new RecordingStore(later).write('aaaaaaaaaaaa', envelope('a'));
+      await store.read('aaaaaaaaaaaa');
+      expect(contentOf(await store.read('aaaaaaaaaaaa'))).toBe('a');
+      expect(contentOf(store.cached('aaaaaaaaaaaa'))).toBe('a');
+    } finally {
+      store.close();
+    }
+  });
+
   it('starts watching responses/ once it appears', async () => {
     const store = new RecordingStore(dir, { watch: true });
     try {
