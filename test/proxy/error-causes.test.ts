@@ -1,29 +1,23 @@
 import type { ServerResponse } from 'node:http';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { LlmReplayError } from '../../src/errors.js';
 import { createFetchUpstream } from '../../src/proxy/fetch-upstream.js';
 import { createRecorder } from '../../src/proxy/recorder.js';
 import { bodyValue } from '../../src/proxy/request-body.js';
-import { createUpstream, type Upstream, type UpstreamResponse } from '../../src/proxy/upstream.js';
+import { createUpstream, type Upstream } from '../../src/proxy/upstream.js';
 import { JsonTooDeepError } from '../../src/recording/parse-json.js';
 import { RecordingStore } from '../../src/recording/recording-store.js';
-import { startHttpFake, type ApiFake } from '../support/api-fakes/http-fake.js';
+import type { ApiFake } from '../support/api-fakes/http-fake.js';
+import { bodyText, closeAfterEach, startFake } from '../support/recorder-rig.js';
 import { tempDir } from '../support/temp-dir.js';
 
 // The errors llm-replay raises for what went wrong below it keep what went wrong as their cause, so
 // whoever reads one (a test that gets it from the msw handlers, a stack trace) sees the original
 // failure under llm-replay's explanation.
 
-const running: Array<{ close(): Promise<void> | void }> = [];
-afterEach(async () => {
-  while (running.length > 0) await running.pop()!.close();
-});
+const running = closeAfterEach();
 
-async function fake(handle: (res: ServerResponse) => void): Promise<ApiFake> {
-  const server = await startHttpFake(async (_request, res) => handle(res));
-  running.push(server);
-  return server;
-}
+const fake = (handle: (res: ServerResponse) => void): Promise<ApiFake> => startFake(running, (_request, res) => handle(res));
 
 function keep<T extends Upstream>(upstream: T): T {
   running.push(upstream);
@@ -38,12 +32,6 @@ const failureOf = async (promise: Promise<unknown>): Promise<LlmReplayError> => 
   expect(error).toBeInstanceOf(LlmReplayError);
   return error as LlmReplayError;
 };
-
-async function bodyText(answer: UpstreamResponse): Promise<string> {
-  let text = '';
-  for await (const piece of answer.body) text += Buffer.from(piece).toString('utf8');
-  return text;
-}
 
 const get = (pathAndQuery: string, signal?: AbortSignal) => ({ method: 'GET', pathAndQuery, headers: new Headers(), body: undefined, signal });
 

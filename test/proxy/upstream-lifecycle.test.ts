@@ -1,18 +1,15 @@
-import type { ServerResponse } from 'node:http';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createFetchUpstream } from '../../src/proxy/fetch-upstream.js';
-import { createUpstream, type Upstream, type UpstreamResponse } from '../../src/proxy/upstream.js';
-import { startHttpFake, type ApiFake, type FakeRequest } from '../support/api-fakes/http-fake.js';
+import { createUpstream, type Upstream } from '../../src/proxy/upstream.js';
+import type { ApiFake } from '../support/api-fakes/http-fake.js';
+import { bodyText, closeAfterEach, startFake, type Answer } from '../support/recorder-rig.js';
 import { pause, eventually } from '../support/waiting.js';
 
 // An upstream exchange from start to end, for both ways to reach an upstream (undici for the proxy,
 // fetch for the msw handlers): a client gone before anything is sent, a body read to its end at any
 // pace, a body given up half-way, an upstream that breaks off, and closing the upstream.
 
-const running: Array<{ close(): Promise<void> | void }> = [];
-afterEach(async () => {
-  while (running.length > 0) await running.pop()!.close();
-});
+const running = closeAfterEach();
 
 type Make = (base: string, timeouts?: { headers: number; idle: number }) => Upstream;
 const KINDS: Array<[string, Make]> = [
@@ -20,17 +17,7 @@ const KINDS: Array<[string, Make]> = [
   ['fetch', (base, timeouts = { headers: 2_000, idle: 2_000 }) => createFetchUpstream(base, { timeouts })],
 ];
 
-async function fake(handle: (request: FakeRequest, res: ServerResponse) => Promise<void> | void): Promise<ApiFake> {
-  const server = await startHttpFake(async (request, res) => handle(request, res));
-  running.push(server);
-  return server;
-}
-
-async function bodyText(answer: UpstreamResponse): Promise<string> {
-  let text = '';
-  for await (const piece of answer.body) text += Buffer.from(piece).toString('utf8');
-  return text;
-}
+const fake = (handle: Answer): Promise<ApiFake> => startFake(running, handle);
 
 const failureOf = (promise: Promise<unknown>): Promise<unknown> =>
   promise.then(

@@ -1,17 +1,15 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createFetchUpstream } from '../../src/proxy/fetch-upstream.js';
-import { createUpstream, type Upstream, type UpstreamResponse } from '../../src/proxy/upstream.js';
-import { startHttpFake, type ApiFake, type FakeRequest } from '../support/api-fakes/http-fake.js';
+import { createUpstream, type Upstream } from '../../src/proxy/upstream.js';
+import type { ApiFake } from '../support/api-fakes/http-fake.js';
+import { bodyText, closeAfterEach, startFake, type Answer } from '../support/recorder-rig.js';
 import { eventually } from '../support/waiting.js';
 
 // The two ways to reach an upstream, held to the same contract: what goes out (method, body,
 // headers less hop-by-hop ones, the key as configured), what comes back, and how each failure is
 // named. undici serves the proxy; fetch serves the msw handlers.
 
-const running: Array<{ close(): Promise<void> | void }> = [];
-afterEach(async () => {
-  while (running.length > 0) await running.pop()!.close();
-});
+const running = closeAfterEach();
 
 const timeouts = { headers: 2_000, idle: 2_000 };
 
@@ -21,17 +19,7 @@ const KINDS: Array<[string, Make]> = [
   ['fetch', (base, options) => createFetchUpstream(base, { apiKey: options.apiKey, timeouts: options.timeouts ?? timeouts })],
 ];
 
-async function fake(handle: (request: FakeRequest, res: import('node:http').ServerResponse) => Promise<void> | void): Promise<ApiFake> {
-  const server = await startHttpFake(async (request, res) => handle(request, res));
-  running.push(server);
-  return server;
-}
-
-async function bodyText(answer: UpstreamResponse): Promise<string> {
-  let text = '';
-  for await (const piece of answer.body) text += Buffer.from(piece).toString('utf8');
-  return text;
-}
+const fake = (handle: Answer): Promise<ApiFake> => startFake(running, handle);
 
 const failureOf = (promise: Promise<unknown>): Promise<{ code?: string; message?: string }> =>
   promise.then(

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach } from 'vitest';
 import type { Mode } from '../../src/options.js';
 import { createRecorder, type Recorder, type RecorderOptions } from '../../src/proxy/recorder.js';
-import { createUpstream, type Upstream } from '../../src/proxy/upstream.js';
+import { createUpstream, type Upstream, type UpstreamResponse } from '../../src/proxy/upstream.js';
 import { RecordingStore } from '../../src/recording/recording-store.js';
 import { startHttpFake, type ApiFake, type FakeRequest } from './api-fakes/http-fake.js';
 import { tempDir } from './temp-dir.js';
@@ -27,10 +27,23 @@ export function closeAfterEach(): Running {
 /** How the fake upstream answers each request. */
 export type Answer = (request: FakeRequest, res: ServerResponse) => Promise<void> | void;
 
-/** A fake upstream answering with `answer`, and the upstream client the proxy would use on it; both go into `running`. */
-export async function startUpstream(running: Running, answer: Answer): Promise<{ fake: ApiFake; upstream: Upstream }> {
+/** A fake upstream answering with `answer`; it goes into `running`. */
+export async function startFake(running: Running, answer: Answer): Promise<ApiFake> {
   const fake = await startHttpFake(async (request, res) => answer(request, res));
   running.push(fake);
+  return fake;
+}
+
+/** An upstream answer's body, read to its end, as text. */
+export async function bodyText(answer: UpstreamResponse): Promise<string> {
+  let text = '';
+  for await (const piece of answer.body) text += Buffer.from(piece).toString('utf8');
+  return text;
+}
+
+/** A fake upstream answering with `answer`, and the upstream client the proxy would use on it; both go into `running`. */
+export async function startUpstream(running: Running, answer: Answer): Promise<{ fake: ApiFake; upstream: Upstream }> {
+  const fake = await startFake(running, answer);
   const upstream = createUpstream(fake.url, {}, { headers: 5_000, idle: 5_000 });
   running.push(upstream);
   return { fake, upstream };
