@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { LosslessNumber, parse as losslessParse, stringify } from 'lossless-json';
 import { describe, expect, it } from 'vitest';
 import type { JsonValue } from '../../src/recording/json-value.js';
-import { JsonTooDeepError, MAX_JSON_DEPTH, MAX_RECORDING_DEPTH, parseJson } from '../../src/recording/parse-json.js';
+import { JsonSyntaxError, JsonTooDeepError, MAX_JSON_DEPTH, MAX_RECORDING_DEPTH, parseJson } from '../../src/recording/parse-json.js';
 import { seededRandom } from '../support/seeded-random.js';
 
 const ROOT = join(import.meta.dirname, '../..');
@@ -52,6 +52,18 @@ describe('parseJson and its JSON.parse fast path', () => {
     expect(stringify(value)).toBe(stringify(losslessParse(text)));
   });
 
+  it.each([
+    ['a non-canonical number in key position', '{"a":1,1.0:2}', 7],
+    ['a string never closed, with numbers inside', '{"a":1.0,"b":"x:2.0, [3.0]}', 27],
+    ['a number with a leading zero', '[1.0,01]', 6],
+    ['a number run on into letters', '[1.0,2.0x]', 8],
+    ['a missing comma', '{"a":1.0 "b":2}', 9],
+    ['a number cut short', '[1.0,2.]', 7],
+  ])('refuses invalid JSON holding numbers JSON.parse would change: %s', (_case, text, position) => {
+    expect(() => parseJson(text)).toThrow(JsonSyntaxError);
+    expect(() => parseJson(text)).toThrow(expect.objectContaining({ position }));
+  });
+
   it('writes a "__proto__" key holding a number as data on either path', () => {
     for (const text of ['{"__proto__":5,"x":1}', '{"__proto__":5.0,"x":1}']) {
       const value = parseJson(text) as Record<string, JsonValue>;
@@ -78,7 +90,8 @@ describe('parseJson and its JSON.parse fast path', () => {
     const space = (): string => pick(['', '', ' ', '\n  ', '\t']);
     const number = (): string =>
       pick(['0', '-0', '0.0', '1', '-7', '0.5', '1.50', '1e2', '1E+2', '2.5e-3', '1e-7', '0.0000001', '0.000001', '1e21', '1e+21', '123456789012345678901', '9007199254740993', '0.30000000000000004', '0.1000000000000000055', '100', '1700000000']);
-    const text = (): string => JSON.stringify(pick(['2025-06-01T12:00:00Z', 'at 1:00, then', '[1.0]', '{"a": 0.0}', ':5', 'x,1e5 ', 'é', '', 'ratio 3:2']));
+    const text = (): string =>
+      JSON.stringify(pick(['2025-06-01T12:00:00Z', 'at 1:00, then', '[1.0]', '{"a": 0.0}', ':5', 'x,1e5 ', 'é', '', 'ratio 3:2', 'q": 1.0, [2.0]', 'back\\', '\u0000', '\u00001.0', '\\u00001.0']));
     const value = (depth: number): string => {
       const kind = depth > 3 ? pick(['n', 's', 'l']) : pick(['n', 's', 'l', 'a', 'o', 'o']);
       if (kind === 'n') return number();
