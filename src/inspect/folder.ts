@@ -1,8 +1,8 @@
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { opendir, readdir, stat } from 'node:fs/promises';
 import { basename, join, relative, resolve, sep } from 'node:path';
 import { LlmReplayError } from '../errors.js';
 import { parseRecording, type RecordingEnvelope } from '../recording/envelope.js';
+import { readTextSync, type FileText } from '../recording/read-text.js';
 import { RecordingStore, TEMP_FOLDER } from '../recording/recording-store.js';
 
 /** One `*.json` file of a recordings folder, whatever its name. */
@@ -137,48 +137,19 @@ export function isServableId(id: string): boolean {
  */
 export function readRecording(file: RecordingFile): LoadedRecording {
   const { id, name } = file;
-  let text: string;
-  let size = 0;
-  let mtimeMs = 0;
+  let read: FileText;
   try {
-    const fd = openSync(file.file, 'r');
-    try {
-      ({ size, mtimeMs } = fstatSync(fd));
-      text = readText(fd, size);
-    } finally {
-      closeSync(fd);
-    }
+    read = readTextSync(file.file);
   } catch (error) {
     const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
-    return { id, file: file.file, name, size, mtimeMs, ok: false, text: undefined, error: `it cannot be read (${reason})` };
+    return { id, file: file.file, name, size: 0, mtimeMs: 0, ok: false, text: undefined, error: `it cannot be read (${reason})` };
   }
+  const { text, size, mtimeMs } = read;
   try {
     return { id, file: file.file, name, size, mtimeMs, ok: true, text, envelope: parseRecording(text, name) };
   } catch (error) {
     return { id, file: file.file, name, size, mtimeMs, ok: false, text, error: problemOf(error, name) };
   }
-}
-
-// One buffer reused across reads (a scan reads thousands of small files), given back when a big file grew it.
-const SCRATCH_KEPT = 1 << 20;
-let scratch = Buffer.allocUnsafe(64 * 1024);
-
-/**
- * The UTF-8 text of an open file of `size` bytes (from its stat). Recordings
- * are replaced by rename, so an open file keeps its size: reading `size`
- * bytes spares the read that would only find the end.
- */
-function readText(fd: number, size: number): string {
-  if (scratch.length < size) scratch = Buffer.allocUnsafe(size);
-  let length = 0;
-  while (length < size) {
-    const read = readSync(fd, scratch, length, size - length, length);
-    if (read === 0) break;
-    length += read;
-  }
-  const text = scratch.toString('utf8', 0, length);
-  if (scratch.length > SCRATCH_KEPT) scratch = Buffer.allocUnsafe(64 * 1024);
-  return text;
 }
 
 /** `Invalid recording responses/x.json: it is not valid JSON (…).` → `it is not valid JSON (…)`. */

@@ -8,6 +8,7 @@ import { parseRecording, serializeRecording, type RecordingEnvelope } from './en
 import { SizedLru } from './lru.js';
 import { NO_RULES, type MatchRules } from './match-rules.js';
 import { snapshotFile } from './index-snapshot.js';
+import { readTextSync } from './read-text.js';
 import { RequestIndex } from './request-index.js';
 import type { FileStamp } from './request-reader.js';
 
@@ -29,6 +30,8 @@ const TEMP_NAME = /\.(\d+)\.[0-9a-f]+\.tmp$/;
 const LEGACY_TEMP_NAME = /^\..+\.json\.\d+\.[0-9a-f]+\.tmp$/;
 /** A temp file of a live process younger than this may still be renamed into place: it is left alone. */
 const TEMP_GRACE_MS = 60_000;
+/** Recordings up to this size are read synchronously (see readText). */
+const SYNC_READ_BYTES = 256 * 1024;
 /**
  * The `indexWaitMs` for a server: a replay miss that comes while the index is
  * being built (its first build takes seconds at 50,000 recordings) answers
@@ -214,7 +217,7 @@ export class RecordingStore {
       if (stamp === undefined) continue;
       const cached = this.cache.get(id);
       if (cached !== undefined && cached.file === file && sameStamp(cached, stamp)) return cached.envelope;
-      const text = await readFile(file, 'utf8').catch((error: unknown) => {
+      const text = await readText(file, stamp.size).catch((error: unknown) => {
         if (isNotFound(error)) return undefined;
         throw error;
       });
@@ -344,6 +347,17 @@ function isRunning(pid: number): boolean {
  * Synchronous on purpose: a stat of a local file takes microseconds, while the
  * async one's thread-pool round trip was the largest cost of a replay.
  */
+/**
+ * A recording's text: read synchronously up to {@link SYNC_READ_BYTES}
+ * (most recordings), where the thread pool's round trips would cost more
+ * than the read; bigger files through the thread pool, so that a read never
+ * holds up the other requests for long.
+ */
+async function readText(file: string, size: number): Promise<string> {
+  // Stryker disable next-line ConditionalExpression,EqualityOperator: both ways read the same text; only the speed differs (npm run bench batches)
+  return size <= SYNC_READ_BYTES ? readTextSync(file).text : readFile(file, 'utf8');
+}
+
 function statFile(file: string): FileStamp | undefined {
   try {
     const stats = statSync(file, { throwIfNoEntry: false });

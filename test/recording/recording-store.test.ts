@@ -46,6 +46,19 @@ describe('RecordingStore', () => {
     ]);
   });
 
+  it('reads small recordings at once and big ones through the thread pool, multi-byte text whole either way', async () => {
+    const store = new RecordingStore(dir);
+    // Sizes either side of the 256 KiB below which a recording is read synchronously.
+    for (const [id, length] of [['small', 1_000], ['near', 85_000], ['big', 300_000]] as const) {
+      const content = 'é€😀'.repeat(length / 3);
+      await writeFile(join(dir, `${id}.json`), serializeRecording(envelope(content)));
+      expect((await stat(join(dir, `${id}.json`))).size).toBeGreaterThan(length);
+      expect((await store.read(id))?.request.body).toMatchObject({ messages: [{ content }] });
+    }
+    await writeFile(join(dir, 'broken.json'), `${serializeRecording(envelope('x')).slice(0, -10)}`);
+    await expect(store.read('broken')).rejects.toMatchObject({ code: 'invalid_recording' });
+  });
+
   it('lists nothing and reads nothing from a missing folder', async () => {
     const store = new RecordingStore(join(dir, 'missing'));
     expect(await store.list()).toEqual([]);
