@@ -2,10 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, statSync, watch, type FSWatcher } from 'node:fs';
 import { mkdir, readdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { LRUCache } from 'lru-cache';
 import { LlmReplayError } from '../errors.js';
 import { DEFAULT_OPTIONS } from '../options.js';
 import { parseRecording, serializeRecording, type RecordingEnvelope } from './envelope.js';
-import { SizedLru } from './lru.js';
 import { NO_RULES, type MatchRules } from './match-rules.js';
 import { snapshotFile } from './index-snapshot.js';
 import { readTextSync } from './read-text.js';
@@ -84,9 +84,10 @@ export class RecordingStore {
   readonly indexWaitMs: number;
   /** See {@link RecordingStoreOptions.rules}. */
   readonly rules: MatchRules;
-  private readonly cache: SizedLru<string, CacheEntry>;
+  /** Bounded by the files' sizes, least recently used out first. */
+  private readonly cache: LRUCache<string, CacheEntry>;
   /** Ids read once and not cached, most recent last: read again, they enter the cache. */
-  private readonly seenOnce: SizedLru<string, true>;
+  private readonly seenOnce: LRUCache<string, true>;
   private readonly watchers = new Map<string, FSWatcher>();
   private readonly wantsWatch: boolean;
   /** Bumped on every change event, so a read that raced one does not cache what it saw. */
@@ -104,8 +105,8 @@ export class RecordingStore {
     this.indexWaitMs = options.indexWaitMs ?? Number.POSITIVE_INFINITY;
     this.rules = options.rules ?? NO_RULES;
     const cacheBytes = options.cacheBytes ?? DEFAULT_OPTIONS.cacheBytes;
-    this.cache = new SizedLru(cacheBytes);
-    this.seenOnce = new SizedLru(Math.ceil(cacheBytes * SEEN_ONCE_PER_BYTE));
+    this.cache = new LRUCache({ maxSize: cacheBytes });
+    this.seenOnce = new LRUCache({ max: Math.ceil(cacheBytes * SEEN_ONCE_PER_BYTE) });
   }
 
   /** Stops watching the folders, and indexing them. */
@@ -228,8 +229,8 @@ export class RecordingStore {
       // Cached on a second read (or at once when an older version was): a recording replayed once would
       // only push out the ones in use, and what a cache keeps outlives the young generation, so it costs
       // a full collection.
-      if (this.cache.has(id) || this.seenOnce.delete(id)) this.cache.set(id, { file, ...stamp, envelope }, stamp.size);
-      else this.seenOnce.set(id, true, 1);
+      if (this.cache.has(id) || this.seenOnce.delete(id)) this.cache.set(id, { file, ...stamp, envelope }, { size: stamp.size });
+      else this.seenOnce.set(id, true);
       return envelope;
     }
     this.cache.delete(id);
@@ -256,7 +257,7 @@ export class RecordingStore {
       throw error;
     }
     const stamp = statFile(file);
-    if (stamp !== undefined) this.cache.set(id, { file, ...stamp, envelope }, stamp.size);
+    if (stamp !== undefined) this.cache.set(id, { file, ...stamp, envelope }, { size: stamp.size });
     this.index?.changed(id);
     return file;
   }
