@@ -165,6 +165,7 @@ export class RecordingStore {
     let watcher: FSWatcher;
     try {
       watcher = watch(folder, { persistent: false }, (_event, name) => {
+        // Stryker disable next-line AssignmentOperator: only a change of the generation is looked for, down as well as up
         this.generation += 1;
         if (typeof name !== 'string' || name === 'responses') {
           this.cache.clear();
@@ -230,6 +231,7 @@ export class RecordingStore {
       // only push out the ones in use, and what a cache keeps outlives the young generation, so it costs
       // a full collection.
       if (this.cache.has(id) || this.seenOnce.delete(id)) this.cache.set(id, { file, ...stamp, envelope }, { size: stamp.size });
+      // Stryker disable next-line BooleanLiteral: only whether seenOnce holds an id is read, never its value
       else this.seenOnce.set(id, true);
       return envelope;
     }
@@ -250,6 +252,7 @@ export class RecordingStore {
     try {
       // No fsync: the rename already makes the file appear whole or not at all,
       // and a recording lost to a power cut is simply recorded again.
+      // Stryker disable next-line ObjectLiteral,StringLiteral: utf8 is the default (an empty encoding too), and 'wx' only refuses a temp name that exists, which a random one never does
       await writeFile(temp, text, { encoding: 'utf8', flag: 'wx' });
       await rename(temp, file);
     } catch (error) {
@@ -277,12 +280,14 @@ export class RecordingStore {
   async removeLeftovers(): Promise<string[]> {
     const removed: string[] = [];
     // A folder that cannot be listed holds nothing this can remove.
+    // Stryker disable next-line ArrayDeclaration: any other name is filtered out below, being no temp file's
     const names = (folder: string): Promise<string[]> => fileNames(folder).catch(() => []);
     const candidates = [
       ...(await names(this.tempDir)).filter((name) => TEMP_NAME.test(name)).map((name) => join(this.tempDir, name)),
       ...(await names(this.responsesDir)).filter((name) => LEGACY_TEMP_NAME.test(name)).map((name) => join(this.responsesDir, name)),
     ];
     for (const file of candidates) {
+      // Stryker disable next-line OptionalChaining: every candidate was picked by a pattern that TEMP_NAME matches too
       const pid = Number(TEMP_NAME.exec(file)?.[1]);
       const modified = (await stat(file).catch(() => undefined))?.mtimeMs;
       if (modified === undefined) continue;
@@ -328,6 +333,7 @@ async function fileNames(folder: string): Promise<string[]> {
     const entries = await readdir(folder, { withFileTypes: true });
     return entries.filter((entry) => entry.isFile()).map((entry) => entry.name);
   } catch (error) {
+    // Stryker disable next-line ArrayDeclaration: the callers keep only names ending in .json or .tmp
     if (isNotFound(error) || (error as NodeJS.ErrnoException).code === 'ENOTDIR') return [];
     throw error;
   }
@@ -378,5 +384,6 @@ function sameStamp(a: FileStamp, b: FileStamp): boolean {
 }
 
 function isNotFound(error: unknown): boolean {
+  // Stryker disable next-line OptionalChaining: every caller passes an error that fs threw
   return (error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT';
 }

@@ -1,5 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { createRecording, type RecordingEnvelope } from '../../src/recording/envelope.js';
+import { parseJson } from '../../src/recording/parse-json.js';
 
 export const FIXTURES = fileURLToPath(new URL('../../fixtures/', import.meta.url));
 
@@ -18,3 +20,18 @@ export function fixtureRecordings(): Array<[string, string]> {
 export function readFixture(path: string): string {
   return readFileSync(path, 'utf8');
 }
+
+/** A recorded chat whose question and answer are both `content`. */
+export function envelope(content: string): RecordingEnvelope {
+  return createRecording({
+    method: 'POST',
+    url: 'http://localhost:11434/api/chat',
+    path: '/api/chat',
+    body: parseJson(`{"model":"m","messages":[{"role":"user","content":${JSON.stringify(content)}}]}`),
+    response: { kind: 'json', status: 200, data: parseJson(`{"message":{"role":"assistant","content":${JSON.stringify(content)}}}`) },
+  });
+}
+
+/** The answer of a recording made by {@link envelope}. */
+export const contentOf = (found: RecordingEnvelope | undefined): unknown =>
+  (found?.response.body as { __data__?: { message?: { content?: string } } } | null)?.__data__?.message?.content;

@@ -1,12 +1,15 @@
 import { spawn } from 'node:child_process';
-import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, utimes, writeFile } from 'node:fs/promises';
+import { once } from 'node:events';
+import { unlinkSync } from 'node:fs';
+import { chmod, copyFile, mkdir, mkdtemp, readdir, readFile, rename, rm, stat, symlink, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createRecording, parseRecording, serializeRecording, type RecordingEnvelope } from '../../src/recording/envelope.js';
-import { parseJson } from '../../src/recording/parse-json.js';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { parseRecording, serializeRecording, type RecordingEnvelope } from '../../src/recording/envelope.js';
 import { RecordingStore } from '../../src/recording/recording-store.js';
-import { FIXTURES } from './helpers.js';
+import { POOL_THREADS, takePoolThread } from '../support/thread-pool.js';
+import { NOBODY, withoutRoot, withoutRootThroughout } from '../support/without-root.js';
+import { contentOf, envelope, FIXTURES } from './helpers.js';
 
 let dir: string;
 
@@ -17,16 +20,6 @@ beforeEach(async () => {
 afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
-
-function envelope(content: string): RecordingEnvelope {
-  return createRecording({
-    method: 'POST',
-    url: 'http://localhost:11434/api/chat',
-    path: '/api/chat',
-    body: parseJson(`{"model":"m","messages":[{"role":"user","content":${JSON.stringify(content)}}]}`),
-    response: { kind: 'json', status: 200, data: parseJson(`{"message":{"role":"assistant","content":${JSON.stringify(content)}}}`) },
-  });
-}
 
 describe('RecordingStore', () => {
   it('reads <dir>/responses/<id>.json and <dir>/<id>.json, ignoring other files', async () => {
@@ -134,6 +127,92 @@ describe('RecordingStore', () => {
       expect(() => store.fileFor(id)).toThrow(expect.objectContaining({ code: 'invalid_value' }));
     }
     await expect(store.read('../etc/passwd')).rejects.toMatchObject({ code: 'invalid_value' });
+    expect(() => store.fileFor('a/b')).toThrow('Invalid recording id "a/b": expected a letter or digit, then letters, digits, ".", "_" or "-"');
+  });
+
+  it('locates a recording in responses/, else at the top level', async () => {
+    const store = new RecordingStore(dir);
+    await writeFile(join(dir, 'aaa.json'), serializeRecording(envelope('top')));
+    expect(store.locate('aaa')).toBe(join(dir, 'aaa.json'));
+    await store.write('aaa', envelope('nested'));
+    expect(store.locate('aaa')).toBe(join(dir, 'responses', 'aaa.json'));
+    expect(store.locate('bbb')).toBeUndefined();
+  });
+
+  it('reads top-level recordings when responses is a file, and says why one cannot be looked up', async () => {
+    await writeFile(join(dir, 'responses'), '');
+    await writeFile(join(dir, 'aaa.json'), serializeRecording(envelope('top')));
+    const store = new RecordingStore(dir);
+    expect(contentOf(await store.read('aaa'))).toBe('top');
+    expect(store.locate('aaa')).toBe(join(dir, 'aaa.json'));
+    await rm(join(dir, 'responses'));
+    await symlink(join(dir, 'responses'), join(dir, 'responses'));
+    await expect(store.read('aaa')).rejects.toMatchObject({ code: 'ELOOP' });
+  });
+
+  it('says why a recording it may not read cannot be read', async () => {
+    const store = new RecordingStore(dir);
+    await store.write('aaa', envelope('one'));
+    // Its folders searchable by anyone, the file readable by no one.
+    await chmod(dir, 0o711);
+    await chmod(store.fileFor('aaa'), 0o222);
+    await expect(withoutRoot(() => new RecordingStore(dir).read('aaa'))).rejects.toMatchObject({ code: 'EACCES' });
+  });
+
+  it('rereads a recording when any one of its inode, size and mtime changed', async () => {
+    const store = new RecordingStore(dir);
+    const file = join(dir, 'abc.json');
+    // Whole seconds, which every file system keeps exactly.
+    const put = async (path: string, content: string, mtime: number): Promise<void> => {
+      await writeFile(path, serializeRecording(envelope(content)));
+      await utimes(path, mtime, mtime);
+    };
+    await put(file, 'one', 1_700_000_000);
+    await store.read('abc');
+    expect(contentOf(await store.read('abc'))).toBe('one');
+    // Another file of the same size and mtime renamed over it: only the inode differs.
+    await put(join(dir, 'new'), 'two', 1_700_000_000);
+    await rename(join(dir, 'new'), file);
+    expect(contentOf(await store.read('abc'))).toBe('two');
+    // Rewritten in place, the mtime set back: only the size differs.
+    await put(file, 'three', 1_700_000_000);
+    expect(contentOf(await store.read('abc'))).toBe('three');
+    // Rewritten in place to the same size, a second later: only the mtime differs.
+    await put(file, 'four!', 1_700_000_001);
+    expect(contentOf(await store.read('abc'))).toBe('four!');
+  });
+
+  it('rereads a recording moved from the top level into responses/ and edited, its inode, size and mtime the same', async () => {
+    const store = new RecordingStore(dir);
+    const top = join(dir, 'abc.json');
+    await writeFile(top, serializeRecording(envelope('one')));
+    await utimes(top, 1_700_000_000, 1_700_000_000);
+    await store.read('abc');
+    expect(contentOf(await store.read('abc'))).toBe('one');
+    await mkdir(join(dir, 'responses'));
+    await rename(top, store.fileFor('abc'));
+    await writeFile(store.fileFor('abc'), serializeRecording(envelope('two')));
+    await utimes(store.fileFor('abc'), 1_700_000_000, 1_700_000_000);
+    expect(contentOf(await store.read('abc'))).toBe('two');
+  });
+
+  it('reads the next layout when a recording is removed between its stat and its read', async () => {
+    // Past 256 KiB, a recording is read through the thread pool, after the stat.
+    await new RecordingStore(dir).write('abc', envelope('x'.repeat(300_000)));
+    await writeFile(join(dir, 'abc.json'), serializeRecording(envelope('top')));
+    const store = new RecordingStore(dir);
+    const held = Array.from({ length: POOL_THREADS }, () => takePoolThread(dir));
+    const reading = store.read('abc');
+    unlinkSync(store.fileFor('abc'));
+    await Promise.all(held.map((thread) => thread.release()));
+    expect(contentOf(await reading)).toBe('top');
+  });
+
+  it('fails a write whose rename fails, leaving no temp file', async () => {
+    const store = new RecordingStore(dir);
+    await mkdir(store.fileFor('abc'), { recursive: true });
+    await expect(store.write('abc', envelope('one'))).rejects.toMatchObject({ code: 'EISDIR' });
+    expect(await readdir(join(dir, 'responses', '.tmp'))).toEqual(['.gitignore']);
   });
 
   it('reports a broken file as invalid_recording, naming it', async () => {
@@ -154,8 +233,6 @@ describe('RecordingStore with watch', () => {
     }
     throw new Error('condition not met within 2 s');
   };
-  const contentOf = (found: RecordingEnvelope | undefined): unknown =>
-    (found?.response.body as { __data__?: { message?: { content?: string } } } | null)?.__data__?.message?.content;
 
   it('serves cached recordings and sees files changed, added and removed by other processes', async () => {
     const writer = new RecordingStore(dir);
@@ -280,6 +357,63 @@ describe('RecordingStore memory and temp files', () => {
     expect(await new RecordingStore(join(dir, 'missing')).removeLeftovers()).toEqual([]);
   });
 
+  it('keeps the temp file of a running writer for a minute, to the millisecond', async () => {
+    const temp = join(dir, 'responses', '.tmp');
+    await mkdir(temp, { recursive: true });
+    const file = join(temp, `aaa.${process.pid}.0123456789ab.tmp`);
+    await writeFile(file, '{');
+    await utimes(file, 1_700_000_000, 1_700_000_000);
+    const store = new RecordingStore(dir);
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      vi.setSystemTime(1_700_000_000_000 + 59_999);
+      expect(await store.removeLeftovers()).toEqual([]);
+      vi.setSystemTime(1_700_000_000_000 + 60_000);
+      expect(await store.removeLeftovers()).toEqual([file]);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('keeps the young temp file of a running process it may not signal, as it runs as another user', async () => {
+    // Root may signal any process: as root, the store runs as nobody, and the writer as yet another user.
+    const writer = process.getuid?.() === 0 ? spawn('sleep', ['30'], { uid: NOBODY - 1 }) : undefined;
+    try {
+      if (writer !== undefined) await once(writer, 'spawn');
+      const name = `aaa.${writer?.pid ?? 1}.0123456789ab.tmp`;
+      const temp = join(dir, 'responses', '.tmp');
+      await mkdir(temp, { recursive: true });
+      // Listed and removable by anyone, were the writer taken for gone.
+      await chmod(dir, 0o755);
+      await chmod(temp, 0o777);
+      await writeFile(join(temp, name), '{');
+      expect(await withoutRootThroughout(() => new RecordingStore(dir).removeLeftovers())).toEqual([]);
+      expect(await readdir(temp)).toEqual([name]);
+    } finally {
+      writer?.kill();
+    }
+  });
+
+  it('removes the old temp files in responses/ when responses/.tmp cannot be listed', async () => {
+    const temp = join(dir, 'responses', '.tmp');
+    await mkdir(join(dir, 'responses'));
+    await symlink(temp, temp);
+    const legacy = join(dir, 'responses', '.ddd.json.0.0a1b2c3d4e5f.tmp');
+    await writeFile(legacy, '{');
+    expect(await new RecordingStore(dir).removeLeftovers()).toEqual([legacy]);
+  });
+
+  it('puts back the .gitignore of responses/.tmp when it is missing, and leaves an edited one', async () => {
+    const gitignore = join(dir, 'responses', '.tmp', '.gitignore');
+    await mkdir(join(dir, 'responses', '.tmp'), { recursive: true });
+    const store = new RecordingStore(dir);
+    await store.write('aaa', envelope('one'));
+    expect(await readFile(gitignore, 'utf8')).toBe('*\n');
+    await writeFile(gitignore, '*\n# edited\n');
+    await store.write('bbb', envelope('two'));
+    expect(await readFile(gitignore, 'utf8')).toBe('*\n# edited\n');
+  });
+
   it('removes a young temp file named with no live process (pid 0 would signal its own group)', async () => {
     const temp = join(dir, 'responses', '.tmp');
     await mkdir(temp, { recursive: true });
@@ -319,6 +453,13 @@ describe('RecordingStore listing', () => {
       { id: 'ccc', file: join(dir, 'responses', 'ccc.json') },
       { id: 'ddd', file: join(dir, 'ddd.json') },
     ]);
+  });
+
+  it('sorts the ids of both folders together', async () => {
+    const store = new RecordingStore(dir);
+    for (const id of ['ddd', 'bbb']) await store.write(id, envelope(id));
+    for (const id of ['ccc', 'aaa']) await writeFile(join(dir, `${id}.json`), serializeRecording(envelope(id)));
+    expect((await store.list()).map(({ id }) => id)).toEqual(['aaa', 'bbb', 'ccc', 'ddd']);
   });
 
   it('lists nothing under a path that is a file, and says why a folder cannot be listed', async () => {
