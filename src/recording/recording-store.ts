@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, statSync, watch, type FSWatcher } from 'node:fs';
 import { mkdir, readdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { LRUCache } from 'lru-cache';
 import { LlmReplayError } from '../errors.js';
 import { DEFAULT_OPTIONS } from '../options.js';
@@ -167,25 +167,34 @@ export class RecordingStore {
       watcher = watch(folder, { persistent: false }, (_event, name) => {
         // Stryker disable next-line AssignmentOperator: only a change of the generation is looked for, down as well as up
         this.generation += 1;
-        if (typeof name !== 'string' || name === 'responses') {
-          this.cache.clear();
-          this.index?.changedAll();
-        } else if (name.endsWith('.json')) {
+        if (typeof name === 'string' && name !== 'responses' && name !== basename(folder)) {
+          if (!name.endsWith('.json')) return;
           const id = name.slice(0, -'.json'.length);
           this.cache.delete(id);
           if (SAFE_ID.test(id)) this.index?.changed(id);
+          return;
         }
+        // No file named, or a watched folder (or responses/) moved, removed or made anew: a watcher
+        // follows its old folder, so the new one is watched on next use.
+        this.cache.clear();
+        this.index?.changedAll();
+        if (name === basename(folder)) this.unwatch(folder);
+        if (name === 'responses') this.unwatch(this.responsesDir);
       });
     } catch {
       return;
     }
     watcher.on('error', () => {
-      watcher.close();
-      this.watchers.delete(folder);
+      this.unwatch(folder);
       this.cache.clear();
       this.index?.changedAll();
     });
     this.watchers.set(folder, watcher);
+  }
+
+  private unwatch(folder: string): void {
+    this.watchers.get(folder)?.close();
+    this.watchers.delete(folder);
   }
 
   /** Where {@link write} puts a recording. */

@@ -79,14 +79,32 @@ describe('RecordingStore watching its folders', () => {
     }
   });
 
-  it('drops its cache when responses/ is replaced', async () => {
+  it('drops its cache when responses/ is replaced, and watches the new one', async () => {
     await writeAs(A, 'one');
     await readTwice(A);
     expect(contentOf(store.cached(A))).toBe('one');
     await rename(join(dir, 'responses'), join(dir, 'old'));
     await writeAs(A, 'two');
     await eventually(() => store.cached(A) === undefined);
-    expect(contentOf(await store.read(A))).toBe('two');
+    await readTwice(A);
+    expect(contentOf(store.cached(A))).toBe('two');
+    // A watcher follows the folder it was given, now old/: changes in the new responses/ must still be seen.
+    await writeAs(A, 'three');
+    await eventually(() => store.cached(A) === undefined);
+    expect(contentOf(await store.read(A))).toBe('three');
+  });
+
+  it('watches the recordings folder again when it is removed and made anew', async () => {
+    await writeAs(A, 'one');
+    await readTwice(A);
+    await rm(dir, { recursive: true });
+    await writeAs(A, 'two');
+    await eventually(() => store.cached(A) === undefined);
+    await readTwice(A);
+    expect(contentOf(store.cached(A))).toBe('two');
+    await writeAs(A, 'three');
+    await eventually(() => store.cached(A) === undefined);
+    expect(contentOf(await store.read(A))).toBe('three');
   });
 
   it('keeps a recording cached through changes to a file of another extension named after it', async () => {
