@@ -1,5 +1,13 @@
+import { isMainThread } from 'node:worker_threads';
+
 /** nobody's uid on Linux. */
 export const NOBODY = 65534;
+
+/**
+ * Whether a test can make file modes apply: always but for root in a worker thread (the pool
+ * `npm run test:mutation` runs tests in), where the uid cannot change.
+ */
+export const modesApply = process.getuid?.() !== 0 || isMainThread;
 
 /** Sets the effective uid of a process that root runs (its real uid stays root's); for anyone else, nothing. */
 const setEffectiveUid = (uid: number): void => {
