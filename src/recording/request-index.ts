@@ -239,6 +239,7 @@ export class RequestIndex {
     for (const item of items) {
       if (this.closed) return;
       step(item);
+      // Stryker disable next-line UpdateOperator: counting down, every 16th count is still a multiple of 16 (-16 % 16 is -0, which === 0)
       if (++count % 16 === 0 && performance.now() - sliceStart > SLICE_MS) {
         await new Promise((resolve) => setImmediate(resolve));
         sliceStart = performance.now();
@@ -286,9 +287,11 @@ export class RequestIndex {
       let identity = identifyRequest(id, part, this.rules);
       if (identity.matched === undefined && part.repeat === 1) {
         // llm-replay writes `repeat` after the response, beyond what was read: a repeat's is read from the whole file.
+        // Stryker disable next-line OptionalChaining: a file gone before this read makes `.part` throw, and the catch below gives NO_KEY as the unmatched identity does
         const whole = readRecordedRequestSync(file, { wholeFile: true })?.part;
         if (whole !== undefined && whole.repeat !== 1) identity = identifyRequest(id, whole, this.rules);
       }
+      // Stryker disable BlockStatement: an emptied catch makes the key undefined, which no lookup asks for (numeric keys are numbers)
       return identity.matched === undefined ? NO_KEY : numericKey(this.rules, identity.matched);
     } catch {
       // A file changed under the read, or a normalize function that throws: no numeric match, as for a misnamed file.
@@ -296,6 +299,7 @@ export class RequestIndex {
     }
   }
 
+  // Stryker restore BlockStatement
   private put(id: string, file: string, stamp: FileStamp, summary: { route: Uint32Array; sketch: Uint32Array; numeric: number } | undefined): void {
     this.unsaved = true;
     let slot = this.slots.get(id);
@@ -351,6 +355,7 @@ export class RequestIndex {
     this.numericKeys[slot] = NO_KEY;
     if (key === NO_KEY) return;
     const next = this.sameKey[slot]!;
+    // Stryker disable next-line UnaryOperator: a slot with a key is always in its chain, so the key always has a first slot
     let at = this.byNumericKey.get(key) ?? -1;
     if (at === slot) {
       if (next === -1) this.byNumericKey.delete(key);
@@ -365,6 +370,7 @@ export class RequestIndex {
   private restore(): void {
     this.restored = true;
     const file = this.source.snapshotFile;
+    // Stryker disable next-line LogicalOperator: restore runs once, before any slot exists, and loadSnapshot of no file returns undefined
     if (file === undefined || this.ids.length > 0) return;
     const snapshot = loadSnapshot(file, this.snapshotTag());
     if (snapshot === undefined) return;
@@ -379,6 +385,7 @@ export class RequestIndex {
     this.sketchData = resized(snapshot.sketches, Math.max(1024, snapshot.sketches.length));
     this.sketchesUsed = snapshot.sketches.length;
     this.sketchesLive = 0;
+    // Stryker disable next-line MethodExpression: '' is interned already, as NONE
     for (const text of snapshot.strings.slice(1)) this.intern(text);
     for (let slot = 0; slot < slots; slot++) {
       const id = snapshot.ids[slot]!;
@@ -427,6 +434,7 @@ export class RequestIndex {
   /** Adds a slot, doubling the columns when they are full. */
   private grow(): number {
     const slot = this.ids.length;
+    // Stryker disable next-line StringLiteral: put names the slot right after
     this.ids.push('');
     if (slot >= this.states.length) {
       const capacity = Math.max(64, this.states.length * 2);
@@ -446,6 +454,7 @@ export class RequestIndex {
    * it or the room is not there.
    */
   private compact(room = 0): void {
+    // Stryker disable next-line ArithmeticOperator: only the size of the new array changes, always enough for sketches of at most 82 words
     const needed = this.sketchesLive + room;
     const gaps = this.sketchesUsed - this.sketchesLive;
     if (this.sketchesUsed + room <= this.sketchData.length && gaps * 2 <= this.sketchesUsed) return;
