@@ -179,6 +179,7 @@ export class RecordingStore {
         this.cache.clear();
         this.index?.changedAll();
         if (name === basename(folder)) this.unwatch(folder);
+        // Stryker disable next-line ConditionalExpression,EqualityOperator,StringLiteral: on Linux the watcher of responses/ hears of its own move too (the line above); not every platform's does
         if (name === 'responses') this.unwatch(this.responsesDir);
       });
     } catch {
@@ -239,9 +240,12 @@ export class RecordingStore {
       // Cached on a second read (or at once when an older version was): a recording replayed once would
       // only push out the ones in use, and what a cache keeps outlives the young generation, so it costs
       // a full collection.
-      if (this.cache.has(id) || this.seenOnce.delete(id)) this.cache.set(id, { file, ...stamp, envelope }, { size: stamp.size });
-      // Stryker disable next-line BooleanLiteral: only whether seenOnce holds an id is read, never its value
-      else this.seenOnce.set(id, true);
+      if (this.cache.has(id) || this.seenOnce.delete(id)) {
+        this.cache.set(id, { file, ...stamp, envelope }, { size: stamp.size });
+      } else {
+        // Stryker disable next-line BooleanLiteral: only whether seenOnce holds an id is read, never its value
+        this.seenOnce.set(id, true);
+      }
       return envelope;
     }
     this.cache.delete(id);

@@ -107,6 +107,31 @@ describe('RecordingStore watching its folders', () => {
     expect(contentOf(await store.read(A))).toBe('three');
   });
 
+  it('serves a recording from a responses/ made after the top-level one was cached', async () => {
+    await writeFile(join(dir, `${A}.json`), serializeRecording(envelope('top')));
+    await readTwice(A);
+    expect(contentOf(store.cached(A))).toBe('top');
+    // responses/ did not exist, so nothing watched it: only the event on the folder above says it came.
+    await writeAs(A, 'nested');
+    await eventually(() => store.cached(A) === undefined);
+    expect(contentOf(await store.read(A))).toBe('nested');
+  });
+
+  it('watches top-level recordings again when the recordings folder is made anew', async () => {
+    const putTop = (content: string): Promise<void> => writeFile(join(dir, `${A}.json`), serializeRecording(envelope(content)));
+    await putTop('one');
+    await readTwice(A);
+    await rm(dir, { recursive: true });
+    await mkdir(dir);
+    await putTop('two');
+    await eventually(() => store.cached(A) === undefined);
+    await readTwice(A);
+    expect(contentOf(store.cached(A))).toBe('two');
+    await putTop('three');
+    await eventually(() => store.cached(A) === undefined);
+    expect(contentOf(await store.read(A))).toBe('three');
+  });
+
   it('keeps a recording cached through changes to a file of another extension named after it', async () => {
     await writeAs(A, 'a');
     await writeAs(B, 'b');
