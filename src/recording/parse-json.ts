@@ -96,18 +96,22 @@ const NUMBER_LEXEME = /[:,[]\s*-?\d[\d.eE+-]*(?=[\s,}\]]|$)/g;
  * text is not plain JSON (NaN, errors, which the parser below reports) or it
  * nests deeper than `limit`.
  */
+// Stryker disable next-line BlockStatement: a shortcut: undefined leaves every text to the parser below, which reads the same value
 function parseNatively(text: string, limit: number): JsonValue | undefined {
   NUMBER_LEXEME.lastIndex = 0;
   for (let match = NUMBER_LEXEME.exec(text); match !== null; match = NUMBER_LEXEME.exec(text)) {
+    // Stryker disable next-line MethodExpression: a lexeme left with its separator or spaces never prints as itself, so the text only goes to the parser below
     const lexeme = match[0].slice(1).trim();
     if (String(Number(lexeme)) !== lexeme) return undefined;
   }
   let value: unknown;
   try {
     value = JSON.parse(text);
+    // Stryker disable BlockStatement: an emptied catch leaves value undefined, which also hands the text to the parser below
   } catch {
     return undefined;
   }
+  // Stryker restore BlockStatement
   // A bare number (its lexeme was not checked) is left to the parser below.
   return withLosslessNumbers(value, 0, limit) ? (value as JsonValue) : undefined;
 }
@@ -120,9 +124,11 @@ function parseNatively(text: string, limit: number): JsonValue | undefined {
 function withLosslessNumbers(value: unknown, level: number, limit: number): boolean {
   if (typeof value !== 'object' || value === null) return typeof value !== 'number';
   if (level >= limit) return false;
+  // Stryker disable next-line BlockStatement: an array walked as an object (its keys are its indexes) gets the same LosslessNumbers
   if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i++) {
       const item: unknown = value[i];
+      // Stryker disable next-line StringLiteral: a number walked as a container makes the walk give up, and the parser below reads the same value
       if (typeof item === 'number') value[i] = new LosslessNumber(String(item));
       else if (!withLosslessNumbers(item, level + 1, limit)) return false;
     }
@@ -131,6 +137,7 @@ function withLosslessNumbers(value: unknown, level: number, limit: number): bool
   const object = value as JsonObject;
   for (const key of Object.keys(object)) {
     const item: unknown = object[key];
+    // Stryker disable next-line StringLiteral: a number walked as a container makes the walk give up, and the parser below reads the same value
     if (typeof item === 'number') setJsonKey(object, key, new LosslessNumber(String(item)));
     else if (!withLosslessNumbers(item, level + 1, limit)) return false;
   }
@@ -150,9 +157,12 @@ function parseByHand(text: string, limit: number): JsonValue {
     skipWhitespace();
     if (pos < src.length) fail(`unexpected ${found()} after the JSON value`);
     return value;
+    // Stryker disable BlockStatement: only lets the text be freed; every parse sets src before reading it
   } finally {
+    // Stryker disable next-line StringLiteral: only lets the text be freed; every parse sets src before reading it
     src = '';
   }
+  // Stryker restore BlockStatement
 }
 
 function fail(reason: string): never {
@@ -276,9 +286,12 @@ const SHORT_STRING = 64;
 
 function parseString(): string {
   const start = ++pos;
+  // Stryker disable next-line MethodExpression,ArithmeticOperator: a shortcut: what this loop leaves, the scans below read the same
   const end = Math.min(start + SHORT_STRING, src.length);
+  // Stryker disable next-line BlockStatement: a shortcut: what this loop leaves, the scans below read the same
   for (let i = start; i < end; i++) {
     const c = src.charCodeAt(i);
+    // Stryker disable next-line BlockStatement: a shortcut: a string not returned here is read the same by the scans below
     if (c === 0x22) {
       pos = i + 1;
       return src.slice(start, i);
@@ -338,6 +351,7 @@ function parseEscape(): string {
       return '\t';
     case 0x75: {
       const hex = src.slice(pos, pos + 4);
+      // Stryker disable next-line Regex: hex has at most 4 characters, so 4 digits anchored at either end are all of it
       if (!/^[0-9a-fA-F]{4}$/.test(hex)) {
         pos -= 2;
         fail('invalid \\uXXXX escape');

@@ -48,6 +48,8 @@ describe('parseJson', () => {
     expect(parseJson('"x\\"y\\"z" ')).toBe('x"y"z');
     expect(parseJson('["a\\n", "b", "c\\t"]')).toEqual(['a\n', 'b', 'c\t']);
     expect(parseJson('"raw é 😀 \u2028"')).toBe('raw é 😀 \u2028');
+    // 1.0 sends the text past JSON.parse, to the hand-written parser.
+    expect(parseJson('["\\"\\\\\\/\\b\\f\\n\\r\\t\\u00e9\\u4E2D",1.0]')).toEqual(['"\\/\b\f\n\r\té中', new LosslessNumber('1.0')]);
   });
 
   it('stores a "__proto__" key as data, not as the prototype', () => {
@@ -74,6 +76,13 @@ describe('parseJson', () => {
     ['tru', 'expecting a value, found "t"', 1, 1],
     ['{} x', 'unexpected "x" after the JSON value', 1, 4],
     ['\ufeff{}', 'expecting a value, found "\ufeff"', 1, 1],
+    ['"', 'unterminated string', 1, 2],
+    ['"a\nb"', 'invalid control character "\\n" in string', 1, 3],
+    ['"\u0001"', 'invalid control character "\\u0001" in string', 1, 2],
+    ['"\\x\t"', 'invalid escape "\\\\x"', 1, 2],
+    ['[1,,2]', 'expecting a value, found ","', 1, 4],
+    ['-a', 'expecting a digit, found "a"', 1, 2],
+    ['-.5', 'expecting a digit, found "."', 1, 2],
   ])('refuses %j with a position', (text, reason, line, column) => {
     const error = syntaxError(text);
     expect(error).toBeInstanceOf(LlmReplayError);
@@ -110,6 +119,9 @@ describe('parseJson', () => {
     // Siblings do not add up: depth is how far in, not how many containers.
     const wide = `[${Array.from({ length: 2_000 }, () => '[[[]]]').join(',')}]`;
     expect((parseJson(wide) as unknown[]).length).toBe(2_000);
+    // The same through the hand-written parser (1.0 keeps JSON.parse out), for each way of closing.
+    const wideByHand = `[1.0,${Array.from({ length: 600 }, () => '{},[],[0],{"a":0}').join(',')}]`;
+    expect((parseJson(wideByHand) as unknown[]).length).toBe(2_401);
   });
 
   it('is reusable after an error', () => {
