@@ -3,39 +3,18 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createRecording } from '../../src/recording/envelope.js';
 import { loadSnapshot, saveSnapshot, snapshotFile, type IndexSnapshot } from '../../src/recording/index-snapshot.js';
-import { createMatchRules, NO_RULES } from '../../src/recording/match-rules.js';
+import { createMatchRules } from '../../src/recording/match-rules.js';
 import { findNearest } from '../../src/recording/nearest.js';
-import { numericKey } from '../../src/recording/numeric-key.js';
 import { parseJson } from '../../src/recording/parse-json.js';
 import { RecordingStore } from '../../src/recording/recording-store.js';
-import { requestId } from '../../src/recording/request-key.js';
+import { body, changeUnseen, keyOf, path, record } from './index-fixtures.js';
 import { listFolder } from '../../src/inspect/folder.js';
 import { tempDir } from '../support/temp-dir.js';
 
 // The request index is saved on its first build and on close, in `<recordings>/.cache/`, so that the next run
 // rereads only the files that changed: a stat each instead of every request at 50,000 recordings.
 
-const path = '/api/chat';
-const body = (temperature: string, content = 'hi'): string => `{"model": "m", "messages": [{"role": "user", "content": "${content}"}], "options": {"temperature": ${temperature}}}`;
-const keyOf = (bodyText: string): number => numericKey(NO_RULES, { method: 'POST', keyPath: path, body: parseJson(bodyText) });
 
-/** A whole-millisecond mtime, which `utimes` can set again exactly. */
-const PAST = new Date(1_700_000_000_000);
-
-async function record(store: RecordingStore, bodyText: string): Promise<string> {
-  const request = { method: 'POST', keyPath: path, body: parseJson(bodyText) };
-  const id = requestId(NO_RULES, request);
-  await store.write(id, createRecording({ method: 'POST', url: `http://localhost:11434${path}`, path, body: request.body, response: { kind: 'json', status: 200, data: {} } }));
-  await utimes(store.fileFor(id), PAST, PAST);
-  return id;
-}
-
-/** Changes a file in place, keeping its inode, size and mtime: only a reread would see it. */
-async function changeUnseen(file: string, from: string, to: string): Promise<void> {
-  const text = await readFile(file, 'utf8');
-  await writeFile(file, text.replace(from, to));
-  await utimes(file, PAST, PAST);
-}
 
 async function indexed(dir: string, options: ConstructorParameters<typeof RecordingStore>[1] = {}): Promise<RecordingStore> {
   const store = new RecordingStore(dir, options);

@@ -79,57 +79,37 @@ describe('RecordingStore watching its folders', () => {
     }
   });
 
-  it('drops its cache when responses/ is replaced, and watches the new one', async () => {
-    await writeAs(A, 'one');
+  const putTop = (id: string, content: string): Promise<void> => writeFile(join(dir, `${id}.json`), serializeRecording(envelope(content)));
+  // A watcher follows the folder it was given, not its path: the new folder must be watched for changes to be seen.
+  it.each([
+    ['responses/ is moved away and made anew', writeAs, () => rename(join(dir, 'responses'), join(dir, 'old'))],
+    ['the recordings folder is removed and made anew, holding responses/', writeAs, () => rm(dir, { recursive: true })],
+    ['the recordings folder is removed and made anew, holding top-level recordings', putTop, async () => {
+      await rm(dir, { recursive: true });
+      await mkdir(dir);
+    }],
+  ])('drops its cache and watches the new folder when %s', async (_case, put, replace) => {
+    await put(A, 'one');
     await readTwice(A);
     expect(contentOf(store.cached(A))).toBe('one');
-    await rename(join(dir, 'responses'), join(dir, 'old'));
-    await writeAs(A, 'two');
+    await replace();
+    await put(A, 'two');
     await eventually(() => store.cached(A) === undefined);
     await readTwice(A);
     expect(contentOf(store.cached(A))).toBe('two');
-    // A watcher follows the folder it was given, now old/: changes in the new responses/ must still be seen.
-    await writeAs(A, 'three');
-    await eventually(() => store.cached(A) === undefined);
-    expect(contentOf(await store.read(A))).toBe('three');
-  });
-
-  it('watches the recordings folder again when it is removed and made anew', async () => {
-    await writeAs(A, 'one');
-    await readTwice(A);
-    await rm(dir, { recursive: true });
-    await writeAs(A, 'two');
-    await eventually(() => store.cached(A) === undefined);
-    await readTwice(A);
-    expect(contentOf(store.cached(A))).toBe('two');
-    await writeAs(A, 'three');
+    await put(A, 'three');
     await eventually(() => store.cached(A) === undefined);
     expect(contentOf(await store.read(A))).toBe('three');
   });
 
   it('serves a recording from a responses/ made after the top-level one was cached', async () => {
-    await writeFile(join(dir, `${A}.json`), serializeRecording(envelope('top')));
+    await putTop(A, 'top');
     await readTwice(A);
     expect(contentOf(store.cached(A))).toBe('top');
     // responses/ did not exist, so nothing watched it: only the event on the folder above says it came.
     await writeAs(A, 'nested');
     await eventually(() => store.cached(A) === undefined);
     expect(contentOf(await store.read(A))).toBe('nested');
-  });
-
-  it('watches top-level recordings again when the recordings folder is made anew', async () => {
-    const putTop = (content: string): Promise<void> => writeFile(join(dir, `${A}.json`), serializeRecording(envelope(content)));
-    await putTop('one');
-    await readTwice(A);
-    await rm(dir, { recursive: true });
-    await mkdir(dir);
-    await putTop('two');
-    await eventually(() => store.cached(A) === undefined);
-    await readTwice(A);
-    expect(contentOf(store.cached(A))).toBe('two');
-    await putTop('three');
-    await eventually(() => store.cached(A) === undefined);
-    expect(contentOf(await store.read(A))).toBe('three');
   });
 
   it('keeps a recording cached through changes to a file of another extension named after it', async () => {

@@ -1,15 +1,12 @@
-import { mkdtemp, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, utimes } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createRecording } from '../../src/recording/envelope.js';
 import { snapshotFile } from '../../src/recording/index-snapshot.js';
-import { createMatchRules, NO_RULES } from '../../src/recording/match-rules.js';
-import { numericKey } from '../../src/recording/numeric-key.js';
-import { parseJson } from '../../src/recording/parse-json.js';
+import { createMatchRules } from '../../src/recording/match-rules.js';
 import { RecordingStore } from '../../src/recording/recording-store.js';
 import type { RequestIndex } from '../../src/recording/request-index.js';
-import { requestId } from '../../src/recording/request-key.js';
+import { body, changeUnseen, keyOf, PAST, record } from './index-fixtures.js';
 
 // When the request index saves itself to `<recordings>/.cache/`, what it saves, and when it takes a saved one.
 
@@ -23,26 +20,6 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-const path = '/api/chat';
-const body = (temperature: string, content = 'hi'): string => `{"model": "m", "messages": [{"role": "user", "content": "${content}"}], "options": {"temperature": ${temperature}}}`;
-const keyOf = (bodyText: string): number => numericKey(NO_RULES, { method: 'POST', keyPath: path, body: parseJson(bodyText) });
-/** A whole-millisecond mtime, which `utimes` can set again exactly. */
-const PAST = new Date(1_700_000_000_000);
-
-async function record(store: RecordingStore, bodyText: string): Promise<string> {
-  const request = { method: 'POST', keyPath: path, body: parseJson(bodyText) };
-  const id = requestId(NO_RULES, request);
-  await store.write(id, createRecording({ method: 'POST', url: `http://localhost:11434${path}`, path, body: request.body, response: { kind: 'json', status: 200, data: {} } }));
-  await utimes(store.fileFor(id), PAST, PAST);
-  return id;
-}
-
-/** Changes a file in place, keeping its inode, size and mtime: only a reread would see it. */
-async function changeUnseen(file: string, from: string, to: string): Promise<void> {
-  const text = await readFile(file, 'utf8');
-  await writeFile(file, text.replace(from, to));
-  await utimes(file, PAST, PAST);
-}
 
 async function indexed(options: ConstructorParameters<typeof RecordingStore>[1] = {}): Promise<RecordingStore> {
   const store = new RecordingStore(dir, options);

@@ -2,13 +2,9 @@ import { mkdtemp, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { createRecording } from '../../src/recording/envelope.js';
-import { NO_RULES } from '../../src/recording/match-rules.js';
-import { numericKey } from '../../src/recording/numeric-key.js';
-import { parseJson } from '../../src/recording/parse-json.js';
 import { RecordingStore } from '../../src/recording/recording-store.js';
 import { RequestIndex, Route, type IndexSource } from '../../src/recording/request-index.js';
-import { requestId } from '../../src/recording/request-key.js';
+import { body, changeUnseen, keyOf, PAST, record } from './index-fixtures.js';
 
 // How the request index takes in the folder: full scans, change events, files that vanish or cannot be read,
 // a build cut into slices, and the chains of recordings that share a numeric key.
@@ -23,28 +19,6 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-const path = '/api/chat';
-const body = (temperature: string, content = 'hi'): string => `{"model": "m", "messages": [{"role": "user", "content": "${content}"}], "options": {"temperature": ${temperature}}}`;
-const keyOf = (bodyText: string): number => numericKey(NO_RULES, { method: 'POST', keyPath: path, body: parseJson(bodyText) });
-/** A whole-millisecond mtime, which `utimes` can set again exactly. */
-const PAST = new Date(1_700_000_000_000);
-
-/** Writes a recording of `bodyText` under its own id (or `name`), with the mtime {@link PAST}; returns the id. */
-async function record(store: RecordingStore, bodyText: string, name?: string): Promise<string> {
-  const request = { method: 'POST', keyPath: path, body: parseJson(bodyText) };
-  const id = name ?? requestId(NO_RULES, request);
-  await store.write(id, createRecording({ method: 'POST', url: `http://localhost:11434${path}`, path, body: request.body, response: { kind: 'json', status: 200, data: {} } }));
-  await utimes(store.fileFor(id), PAST, PAST);
-  return id;
-}
-
-/** Changes a file in place, keeping its inode, size and mtime: only a reread would see it. */
-async function changeUnseen(file: string, from: string, to: string): Promise<void> {
-  const text = await readFile(file, 'utf8');
-  expect(to).toHaveLength(from.length);
-  await writeFile(file, text.replace(from, to));
-  await utimes(file, PAST, PAST);
-}
 
 /** The store's folder as an index source, listed in id order (so a new index fills its slots in that order). */
 function sourceOf(store: RecordingStore, watched: boolean): IndexSource & { listings: number } {
