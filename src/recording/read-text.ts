@@ -3,7 +3,6 @@ import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 /** A file's UTF-8 text, with the size and time of the open file it was read from. */
 export interface FileText {
   text: string;
-  ino: number;
   size: number;
   mtimeMs: number;
 }
@@ -23,7 +22,7 @@ let scratch = Buffer.allocUnsafe(64 * 1024);
 export function readTextSync(file: string): FileText {
   const fd = openSync(file, 'r');
   try {
-    const { ino, size, mtimeMs } = fstatSync(fd);
+    const { size, mtimeMs } = fstatSync(fd);
     if (scratch.length < size) scratch = Buffer.allocUnsafe(size);
     let length = 0;
     while (length < size) {
@@ -33,7 +32,7 @@ export function readTextSync(file: string): FileText {
     }
     const text = scratch.toString('utf8', 0, length);
     if (scratch.length > SCRATCH_KEPT) scratch = Buffer.allocUnsafe(64 * 1024);
-    return { text, ino, size, mtimeMs };
+    return { text, size, mtimeMs };
   } finally {
     closeSync(fd);
   }
