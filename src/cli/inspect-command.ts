@@ -3,7 +3,6 @@ import { resolve } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { loadCommandRules } from '../config.js';
 import { openRecordingsFolder } from '../inspect/folder.js';
-import { startInspector } from '../inspector/start-inspector.js';
 import { DEFAULT_OPTIONS, resolveOptions } from '../options.js';
 import { isLoopback } from '../server/auth.js';
 
@@ -38,6 +37,8 @@ export function inspectCommand(): Command {
       const recordings = resolve(options.recordings);
       await openRecordingsFolder(recordings);
       const rules = loadCommandRules(flags.config, process.env, process.cwd());
+      // Loaded when run only, as serve's server is (serve-command.ts).
+      const { startInspector } = await import('../inspector/start-inspector.js');
       const inspector = await startInspector({ recordings, data: resolve(options.data), host: flags.host, port: flags.port, rules });
       const stop = (): void => {
         void inspector.close().then(() => process.exit(0));
