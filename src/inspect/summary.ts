@@ -40,11 +40,16 @@ export type ListSort = 'id' | 'time';
 
 const PREVIEW_LENGTH = 120;
 
+const SURROGATE = /[\ud800-\udfff]/;
+
 /** At most `length` characters (code points), the last one `…` when cut; reads no further than it needs. */
 function cut(text: string, length: number): string {
   if (text.length <= length) return text;
   // `length` code points take at most twice as many UTF-16 units.
-  const head = [...text.slice(0, 2 * length)];
+  const units = text.slice(0, 2 * length);
+  // Without surrogate pairs a code point is one unit, and there are more than `length` of them.
+  if (!SURROGATE.test(units)) return `${units.slice(0, length - 1)}…`;
+  const head = [...units];
   if (head.length <= length && text.length <= 2 * length) return text;
   return `${head.slice(0, length - 1).join('')}…`;
 }
