@@ -8,7 +8,7 @@ import { DEFAULT_OPTIONS } from '../options.js';
 import { parseRecording, serializeRecording, type RecordingEnvelope } from './envelope.js';
 import { NO_RULES, type MatchRules } from './match-rules.js';
 import { snapshotFile } from './index-snapshot.js';
-import { readTextSync } from './read-text.js';
+import { readTextUpTo } from './read-text.js';
 import { RequestIndex } from './request-index.js';
 import type { FileStamp } from './request-reader.js';
 
@@ -30,7 +30,7 @@ const TEMP_NAME = /\.(\d+)\.[0-9a-f]+\.tmp$/;
 const LEGACY_TEMP_NAME = /^\..+\.json\.\d+\.[0-9a-f]+\.tmp$/;
 /** A temp file of a live process younger than this may still be renamed into place: it is left alone. */
 const TEMP_GRACE_MS = 60_000;
-/** Recordings up to this size are read synchronously (see readText). */
+/** Recordings up to this size are read synchronously (see read). */
 const SYNC_READ_BYTES = 256 * 1024;
 /**
  * The `indexWaitMs` for a server: a replay miss that comes while the index is
@@ -225,14 +225,24 @@ export class RecordingStore {
     if (current !== undefined) return current;
     const generation = this.generation;
     for (const file of [this.fileFor(id), join(this.dir, `${id}.json`)]) {
-      const stamp = statFile(file);
-      if (stamp === undefined) continue;
       const cached = this.cache.get(id);
-      if (cached !== undefined && cached.file === file && sameStamp(cached, stamp)) return cached.envelope;
-      const text = await readText(file, stamp.size).catch((error: unknown) => {
-        if (isNotFound(error)) return undefined;
-        throw error;
-      });
+      // A cached recording is current while its file's stamp is: a stat, not a read.
+      if (cached !== undefined && cached.file === file) {
+        const current = statFile(file);
+        if (current === undefined) continue;
+        if (sameStamp(cached, current)) return cached.envelope;
+      }
+      // Most recordings are read in the open that finds them, synchronously: the thread pool's round trips
+      // would cost more than the read. Bigger ones go through it, so a read never holds up other requests for long.
+      const read = readTextUpTo(file, SYNC_READ_BYTES);
+      if (read === undefined) continue;
+      const { text: small, ...stamp } = read;
+      const text =
+        small ??
+        (await readFile(file, 'utf8').catch((error: unknown) => {
+          if (isNotFound(error)) return undefined;
+          throw error;
+        }));
       if (text === undefined) continue;
       const envelope = parseRecording(text, file);
       // A file replaced between the stat and the read is simply read again next time.
@@ -367,17 +377,6 @@ function isRunning(pid: number): boolean {
  * Synchronous on purpose: a stat of a local file takes microseconds, while the
  * async one's thread-pool round trip was the largest cost of a replay.
  */
-/**
- * A recording's text: read synchronously up to {@link SYNC_READ_BYTES}
- * (most recordings), where the thread pool's round trips would cost more
- * than the read; bigger files through the thread pool, so that a read never
- * holds up the other requests for long.
- */
-async function readText(file: string, size: number): Promise<string> {
-  // Stryker disable next-line ConditionalExpression,EqualityOperator: both ways read the same text; only the speed differs (npm run bench batches)
-  return size <= SYNC_READ_BYTES ? readTextSync(file).text : readFile(file, 'utf8');
-}
-
 function statFile(file: string): FileStamp | undefined {
   try {
     const stats = statSync(file, { throwIfNoEntry: false });

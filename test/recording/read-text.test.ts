@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { readTextSync } from '../../src/recording/read-text.js';
+import { readTextSync, readTextUpTo } from '../../src/recording/read-text.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'llm-replay-read-text-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -24,6 +24,7 @@ describe('readTextSync', () => {
     expect(read.size).toBe(Buffer.byteLength(read.text));
     expect(read.size).toBeGreaterThan(read.text.length);
     expect(read.mtimeMs).toBe(statSync(file).mtimeMs);
+    expect(read.ino).toBe(statSync(file).ino);
   });
 
   it('reads an empty file as empty text', () => {
@@ -60,5 +61,28 @@ describe('readTextSync', () => {
       expect(() => readTextSync(folder)).toThrow(expect.objectContaining({ code: 'EISDIR' }));
     }
     expect(open()).toBe(before);
+  });
+});
+
+describe('readTextUpTo', () => {
+  it('reads a file of at most the limit, with its stamp', () => {
+    const file = write('up-to.json', '{"content":"€"}');
+    const { ino, size, mtimeMs } = statSync(file);
+    expect(readTextUpTo(file, size)).toEqual({ text: '{"content":"€"}', ino, size, mtimeMs });
+  });
+
+  it('gives only the stamp of a file over the limit', () => {
+    const file = write('over.json', '{"content":"€"}');
+    const { ino, size, mtimeMs } = statSync(file);
+    expect(readTextUpTo(file, size - 1)).toEqual({ text: undefined, ino, size, mtimeMs });
+  });
+
+  it('finds no file where there is none, or a folder, and throws other errors', () => {
+    const folder = join(dir, 'a-folder.json');
+    mkdirSync(folder);
+    expect(readTextUpTo(join(dir, 'none.json'), 1024)).toBeUndefined();
+    expect(readTextUpTo(join(write('plain-file', ''), 'below.json'), 1024)).toBeUndefined();
+    expect(readTextUpTo(folder, 1024)).toBeUndefined();
+    expect(() => readTextUpTo('\0', 1024)).toThrow();
   });
 });
