@@ -245,7 +245,7 @@ export class RecordingStore {
         }));
       if (text === undefined) continue;
       const envelope = parseRecording(text, file);
-      // A file replaced between the stat and the read is simply read again next time.
+      // A file replaced while it was read is simply read again next time.
       if (generation !== this.generation) return envelope;
       // Cached on a second read (or at once when an older version was): a recording replayed once would
       // only push out the ones in use, and what a cache keeps outlives the young generation, so it costs
