@@ -28,6 +28,8 @@ export const TEMP_FOLDER = '.tmp';
 /** A temp file's name ends in `.<pid>.<random hex>.tmp`; before TEMP_FOLDER, they lay in `responses/` as `.<id>.json.<pid>.<hex>.tmp`. */
 const TEMP_NAME = /\.(\d+)\.[0-9a-f]+\.tmp$/;
 const LEGACY_TEMP_NAME = /^\..+\.json\.\d+\.[0-9a-f]+\.tmp$/;
+/** What the temp folder's .gitignore holds: everything in the folder, itself included, is ignored. */
+const TEMP_GITIGNORE = '*\n';
 /** A temp file of a live process younger than this may still be renamed into place: it is left alone. */
 const TEMP_GRACE_MS = 60_000;
 /** Recordings up to this size are read synchronously (see read). */
@@ -96,6 +98,8 @@ export class RecordingStore {
 
   private readonly responsesDir: string;
   private readonly tempDir: string;
+  /** The making of the temp folder and its .gitignore, while it lasts. */
+  private makingTempDir: Promise<void> | undefined;
 
   constructor(dir: string, options: RecordingStoreOptions = {}) {
     this.dir = dir;
@@ -270,7 +274,11 @@ export class RecordingStore {
   async write(id: string, envelope: RecordingEnvelope): Promise<string> {
     const file = this.fileFor(id);
     const text = serializeRecording(envelope);
-    if (!existsSync(join(this.tempDir, '.gitignore'))) await this.makeTempDir();
+    // Every write waits for the one making the temp folder: no temp file may lie there before the .gitignore that hides it from git is whole.
+    if (this.makingTempDir === undefined && !existsSync(join(this.tempDir, '.gitignore'))) {
+      this.makingTempDir = this.makeTempDir().finally(() => (this.makingTempDir = undefined));
+    }
+    if (this.makingTempDir !== undefined) await this.makingTempDir;
     const temp = join(this.tempDir, `${id}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
     try {
       // No fsync: the rename already makes the file appear whole or not at all,
@@ -290,7 +298,7 @@ export class RecordingStore {
 
   private async makeTempDir(): Promise<void> {
     await mkdir(this.tempDir, { recursive: true });
-    await writeFile(join(this.tempDir, '.gitignore'), '*\n');
+    await writeFile(join(this.tempDir, '.gitignore'), TEMP_GITIGNORE);
   }
 
   /**
@@ -302,6 +310,10 @@ export class RecordingStore {
    */
   async removeLeftovers(): Promise<string[]> {
     const removed: string[] = [];
+    // A process killed while it wrote the .gitignore left it cut short, and git would see what the folder holds.
+    const gitignore = join(this.tempDir, '.gitignore');
+    const ignoring = await readFile(gitignore, 'utf8').catch(() => undefined);
+    if (ignoring !== undefined && ignoring !== TEMP_GITIGNORE && TEMP_GITIGNORE.startsWith(ignoring)) await writeFile(gitignore, TEMP_GITIGNORE).catch(() => undefined);
     // A folder that cannot be listed holds nothing this can remove.
     // Stryker disable next-line ArrayDeclaration: any other name is filtered out below, being no temp file's
     const names = (folder: string): Promise<string[]> => fileNames(folder).catch(() => []);

@@ -331,6 +331,27 @@ describe('RecordingStore memory and temp files', () => {
     expect(await store.list()).toEqual([{ id: 'abc', file: store.fileFor('abc') }]);
   });
 
+  it('makes the temp folder once for writes that start together, its .gitignore whole before any temp file', async () => {
+    const store = new RecordingStore(dir);
+    await Promise.all(['aaa', 'bbb', 'ccc', 'ddd'].map((id) => store.write(id, envelope(id))));
+    expect(await readFile(join(dir, 'responses', '.tmp', '.gitignore'), 'utf8')).toBe('*\n');
+    expect((await store.list()).map(({ id }) => id)).toEqual(['aaa', 'bbb', 'ccc', 'ddd']);
+  });
+
+  it('writes whole again, at start, a temp .gitignore that a process killed while writing it left cut short', async () => {
+    const tmp = join(dir, 'responses', '.tmp');
+    await mkdir(tmp, { recursive: true });
+    for (const cut of ['', '*']) {
+      await writeFile(join(tmp, '.gitignore'), cut);
+      await new RecordingStore(dir).removeLeftovers();
+      expect(await readFile(join(tmp, '.gitignore'), 'utf8')).toBe('*\n');
+    }
+    // One someone wrote on purpose is theirs.
+    await writeFile(join(tmp, '.gitignore'), '*.tmp\n');
+    await new RecordingStore(dir).removeLeftovers();
+    expect(await readFile(join(tmp, '.gitignore'), 'utf8')).toBe('*.tmp\n');
+  });
+
   it('removes the temp files of writers that are gone, and keeps those of running ones', async () => {
     const gone = await new Promise<number>((resolve) => {
       const child = spawn(process.execPath, ['-e', '']);
