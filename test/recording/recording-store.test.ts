@@ -338,6 +338,15 @@ describe('RecordingStore memory and temp files', () => {
     expect((await store.list()).map(({ id }) => id)).toEqual(['aaa', 'bbb', 'ccc', 'ddd']);
   });
 
+  it('makes responses/.tmp again for a write after it was removed', async () => {
+    const store = new RecordingStore(dir);
+    await store.write('aaa', envelope('one'));
+    await rm(join(dir, 'responses', '.tmp'), { recursive: true });
+    await store.write('bbb', envelope('two'));
+    expect(await readdir(join(dir, 'responses', '.tmp'))).toEqual(['.gitignore']);
+    expect(contentOf(await store.read('bbb'))).toBe('two');
+  });
+
   it('writes whole again, at start, a temp .gitignore that a process killed while writing it left cut short', async () => {
     const tmp = join(dir, 'responses', '.tmp');
     await mkdir(tmp, { recursive: true });
