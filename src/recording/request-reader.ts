@@ -4,6 +4,7 @@ import { LlmReplayError } from '../errors.js';
 import { modelOf, type RecordedRequestInfo } from './envelope.js';
 import { isJsonObject } from './json-value.js';
 import { JsonSyntaxError, MAX_RECORDING_DEPTH, parseJson } from './parse-json.js';
+import { isMissing } from './read-text.js';
 import { urlPath } from './recording-id.js';
 
 /** The request half of a recording file, read without parsing its response. */
@@ -105,12 +106,6 @@ export function readRecordedRequestSync(file: string, options: { wholeFile?: boo
   } finally {
     closeSync(fd);
   }
-}
-
-function isMissing(error: unknown): boolean {
-  const { code } = error as NodeJS.ErrnoException;
-  // Stryker disable next-line ConditionalExpression,StringLiteral: EISDIR comes from opening a folder only where that fails (Windows); elsewhere the read fails
-  return code === 'ENOENT' || code === 'ENOTDIR' || code === 'EISDIR';
 }
 
 async function finish(scanner: EnvelopeScanner, file: string, read: (start: number, end: number) => Promise<Buffer>): Promise<RecordedRequestPart> {
