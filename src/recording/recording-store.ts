@@ -94,6 +94,8 @@ export class RecordingStore {
   private readonly wantsWatch: boolean;
   /** Bumped on every change event, so a read that raced one does not cache what it saw. */
   private generation = 0;
+  /** Recordings asked for so far: the request index builds in the background while it stays still. */
+  private reads = 0;
   private index: RequestIndex | undefined;
 
   private readonly responsesDir: string;
@@ -131,6 +133,7 @@ export class RecordingStore {
         files: () => this.files(),
         locate: (id) => this.locate(id),
         watched: () => this.watching(),
+        reads: () => this.reads,
         // A normalize function's effect cannot be told from one run to the next: its keys are not saved.
         snapshotFile: this.rules.config.normalize === undefined ? snapshotFile(this.dir) : undefined,
       },
@@ -141,12 +144,13 @@ export class RecordingStore {
 
   /**
    * Starts building the request index in the background, in short slices
-   * between replays, so that the first miss need not wait for it. A failure
-   * (an unreadable folder) is left for the next miss, which tries again.
+   * while the server is idle (and a few while it replays), so that the first
+   * miss need not wait for it. A failure (an unreadable folder) is left for
+   * the next miss, which tries again.
    */
   startIndexing(): void {
     this.requestIndex()
-      .update()
+      .update({ background: true })
       .catch(() => undefined);
   }
 
@@ -220,6 +224,7 @@ export class RecordingStore {
    * otherwise. Synchronous, for the replay path.
    */
   cached(id: string): RecordingEnvelope | undefined {
+    this.reads += 1;
     return this.watching() ? this.cache.get(id)?.envelope : undefined;
   }
 

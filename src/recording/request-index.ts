@@ -19,6 +19,8 @@ export interface IndexSource {
   watched(): boolean;
   /** Where the index is saved between runs (see index-snapshot.ts); undefined when it is not. */
   snapshotFile?: string | undefined;
+  /** How many recordings have been asked for so far: while it grows, replays are being served (see {@link RequestIndex.update}). */
+  reads?: () => number;
 }
 
 /** The route fields of a slot, each an index into the string table. */
@@ -39,6 +41,12 @@ const enum State {
 
 /** Work done between two yields to the event loop while (re)building, so replays go on meanwhile. */
 const SLICE_MS = 4;
+/**
+ * While replays are being served and nothing waits for the index, a
+ * background build takes one slice in this long (under a tenth of a core),
+ * so a busy server (a 50,000-line batch) spends its time on the replays.
+ */
+const BUSY_SLICE_EVERY_MS = 50;
 
 /**
  * Summaries of every recording's request, for finding the recordings nearest
@@ -92,6 +100,10 @@ export class RequestIndex {
   private restored = false;
   /** True while slots differ from the last snapshot saved or restored. */
   private unsaved = false;
+  /** True while the pass under way has a caller that waits for it (not only a background build). */
+  private urgent = false;
+  /** Ends a background build's pause between slices. */
+  private wake: (() => void) | undefined;
 
   /** `rules`: the matching rules the folder's ids are computed under, which numeric keys follow too. */
   constructor(
@@ -123,13 +135,25 @@ export class RequestIndex {
   /** Stops reading files (a build under way ends at its next slice), and saves what changed. */
   close(): void {
     this.closed = true;
+    this.wake?.();
     this.save();
   }
 
-  /** Brings the index up to date with the folders; concurrent callers share one pass. */
-  update(): Promise<void> {
+  /**
+   * Brings the index up to date with the folders; concurrent callers share
+   * one pass. A `background` pass (a server's first build) gives way to
+   * replays: while the source's reads grow, it takes one slice in
+   * {@link BUSY_SLICE_EVERY_MS}; any other caller makes it run at full pace
+   * again.
+   */
+  update(options: { background?: boolean } = {}): Promise<void> {
+    if (options.background !== true) {
+      this.urgent = true;
+      this.wake?.();
+    }
     this.running ??= this.run().finally(() => {
       this.running = undefined;
+      this.urgent = false;
     });
     return this.running;
   }
@@ -241,10 +265,25 @@ export class RequestIndex {
       step(item);
       // Stryker disable next-line UpdateOperator: counting down, every 16th count is still a multiple of 16 (-16 % 16 is -0, which === 0)
       if (++count % 16 === 0 && performance.now() - sliceStart > SLICE_MS) {
-        await new Promise((resolve) => setImmediate(resolve));
+        await this.pause();
         sliceStart = performance.now();
       }
     }
+  }
+
+  /** Lets the event loop run; a background pass waits longer while the source is being read from. */
+  private async pause(): Promise<void> {
+    const reads = this.source.reads?.();
+    await new Promise((resolve) => setImmediate(resolve));
+    if (this.urgent || this.closed || this.source.reads?.() === reads) return;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, BUSY_SLICE_EVERY_MS);
+      this.wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+    this.wake = undefined;
   }
 
   /** Reads the request of `file` unless the slot already holds it from the same file, unchanged; `force` rereads regardless. */

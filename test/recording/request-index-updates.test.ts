@@ -222,6 +222,83 @@ describe('a build of many files', () => {
   });
 });
 
+describe('a background build', () => {
+  /** 40 recordings listed up front, a clock that ends a slice every 16 files, and timers stepped by hand. */
+  async function setUp(): Promise<{ store: RecordingStore; listing: Map<string, string> }> {
+    const store = new RecordingStore(dir);
+    for (let n = 0; n < 40; n += 1) await record(store, body('0.0', `recording ${n}`));
+    const listing = new Map((await store.list()).map(({ id, file }): [string, string] => [id, file]));
+    let now = 1_000;
+    vi.spyOn(performance, 'now').mockImplementation(() => (now += 5));
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    return { store, listing };
+  }
+
+  const turns = async (count: number): Promise<void> => {
+    for (let n = 0; n < count; n += 1) await new Promise((resolve) => setImmediate(resolve));
+  };
+
+  afterEach(() => {
+    vi.useRealTimers();
+    vi.restoreAllMocks();
+  });
+
+  it('takes one slice in 50 ms while the source is read from, and runs at full pace once a caller waits', async () => {
+    const { store, listing } = await setUp();
+    let reads = 0;
+    // Every look finds more reads: replays never stop.
+    const index = new RequestIndex({ files: async () => listing, locate: (id) => store.locate(id), watched: () => false, reads: () => (reads += 1) });
+    const building = index.update({ background: true });
+    await turns(20);
+    expect(indexedIds(index)).toHaveLength(16);
+    vi.advanceTimersByTime(49);
+    await turns(20);
+    expect(indexedIds(index)).toHaveLength(16);
+    vi.advanceTimersByTime(1);
+    await turns(20);
+    expect(indexedIds(index)).toHaveLength(32);
+
+    const waited = index.update();
+    expect(waited).toBe(building);
+    await waited;
+    expect(indexedIds(index)).toHaveLength(40);
+  });
+
+  it('runs at full pace while the source is not read from', async () => {
+    const { store, listing } = await setUp();
+    const index = new RequestIndex({ files: async () => listing, locate: (id) => store.locate(id), watched: () => false, reads: () => 7 });
+    await index.update({ background: true });
+    expect(indexedIds(index)).toHaveLength(40);
+  });
+
+  it('ends its pause when the index is closed', async () => {
+    const { store, listing } = await setUp();
+    let reads = 0;
+    const index = new RequestIndex({ files: async () => listing, locate: (id) => store.locate(id), watched: () => false, reads: () => (reads += 1) });
+    const building = index.update({ background: true });
+    await turns(20);
+    index.close();
+    await building;
+    expect(indexedIds(index)).toHaveLength(16);
+  });
+
+  it("is the store's startIndexing, which replays read from", async () => {
+    const { store } = await setUp();
+    const ids = (await store.list()).map(({ id }) => id);
+    store.startIndexing();
+    const index = store.requestIndex();
+    // A replay between every two turns of the event loop.
+    for (let n = 0; n < 20; n += 1) {
+      await store.read(ids[n % ids.length]!);
+      await turns(1);
+    }
+    expect(indexedIds(index).length).toBeLessThan(40);
+    await index.update();
+    expect(indexedIds(index)).toHaveLength(40);
+    store.close();
+  });
+});
+
 describe('recordings that share a numeric key', () => {
   it('stay found when the last or the first of their chain is removed', async () => {
     const store = new RecordingStore(dir);
