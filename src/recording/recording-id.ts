@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { LosslessNumber } from 'lossless-json';
 import type { JsonObject, JsonValue } from './json-value.js';
 import { parseJson } from './parse-json.js';
@@ -41,7 +41,7 @@ export function recordingIdForBody(method: string, path: string, body: JsonValue
   if (query !== '') hashed['query'] = query;
   if (testId !== undefined) hashed['test_id'] = testId;
   if (repeat !== undefined && repeat > 1) hashed['repeat'] = new LosslessNumber(String(repeat));
-  return createHash('sha256').update(pythonJsonDumps(hashed), 'utf8').digest('hex').slice(0, 12);
+  return hash('sha256', pythonJsonDumps(hashed), 'hex').slice(0, 12);
 }
 
 /** The query string of a path or URL (without `?` and fragment), or `''`. */
