@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { unlinkSync } from 'node:fs';
 import { chmod, copyFile, mkdir, mkdtemp, readdir, readFile, rename, rm, stat, symlink, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { parseRecording, serializeRecording, type RecordingEnvelope } from '../../src/recording/envelope.js';
 import { RecordingStore } from '../../src/recording/recording-store.js';
@@ -50,6 +50,21 @@ describe('RecordingStore', () => {
     }
     await writeFile(join(dir, 'broken.json'), `${serializeRecording(envelope('x')).slice(0, -10)}`);
     await expect(store.read('broken')).rejects.toMatchObject({ code: 'invalid_recording' });
+  });
+
+  // The request index compares the listing's paths with those it derives by join(): they must be the same strings.
+  it.each([
+    ['with a trailing slash', (d: string) => `${d}/`],
+    ['through ./ and ../', (d: string) => `${d}/./responses/../`],
+    ['relative to the working folder', (d: string) => relative(process.cwd(), d)],
+  ])('lists each file under the path join() gives when the folder is written %s', async (_how, spell) => {
+    await writeFile(join(dir, 'top.json'), serializeRecording(envelope('top')));
+    await new RecordingStore(dir).write('inner', envelope('inner'));
+    const folder = spell(dir);
+    expect(await new RecordingStore(folder).list()).toEqual([
+      { id: 'inner', file: join(folder, 'responses', 'inner.json') },
+      { id: 'top', file: join(folder, 'top.json') },
+    ]);
   });
 
   it('lists nothing and reads nothing from a missing folder', async () => {
