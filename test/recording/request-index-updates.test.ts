@@ -243,11 +243,25 @@ describe('a background build', () => {
     vi.restoreAllMocks();
   });
 
+  /** Whether a promise has settled, asked without waiting for it: a build that should not pause is never awaited blindly. */
+  function settled(promise: Promise<unknown>): () => boolean {
+    let done = false;
+    const settle = (): void => {
+      done = true;
+    };
+    promise.then(settle, settle);
+    return () => done;
+  }
+
+  /** An index over the listing whose source counts a read at every look: replays never stop. */
+  const busyIndex = (store: RecordingStore, listing: Map<string, string>): RequestIndex => {
+    let reads = 0;
+    return new RequestIndex({ files: async () => listing, locate: (id) => store.locate(id), watched: () => false, reads: () => (reads += 1) });
+  };
+
   it('takes one slice in 50 ms while the source is read from, and runs at full pace once a caller waits', async () => {
     const { store, listing } = await setUp();
-    let reads = 0;
-    // Every look finds more reads: replays never stop.
-    const index = new RequestIndex({ files: async () => listing, locate: (id) => store.locate(id), watched: () => false, reads: () => (reads += 1) });
+    const index = busyIndex(store, listing);
     const building = index.update({ background: true });
     await turns(20);
     expect(indexedIds(index)).toHaveLength(16);
@@ -260,26 +274,47 @@ describe('a background build', () => {
 
     const waited = index.update();
     expect(waited).toBe(building);
-    await waited;
-    expect(indexedIds(index)).toHaveLength(40);
+    const done = settled(waited);
+    await turns(20);
+    expect([indexedIds(index).length, done()]).toEqual([40, true]);
   });
 
-  it('runs at full pace while the source is not read from', async () => {
+  it('gives way again in a background pass after a pass a caller waited for', async () => {
     const { store, listing } = await setUp();
-    const index = new RequestIndex({ files: async () => listing, locate: (id) => store.locate(id), watched: () => false, reads: () => 7 });
-    await index.update({ background: true });
-    expect(indexedIds(index)).toHaveLength(40);
+    const index = busyIndex(store, listing);
+    const first = settled(index.update());
+    await turns(20);
+    expect(first()).toBe(true);
+
+    index.changedAll();
+    const again = index.update({ background: true });
+    const done = settled(again);
+    await turns(20);
+    expect(done()).toBe(false);
+    index.update();
+    await turns(20);
+    expect(done()).toBe(true);
+  });
+
+  it.each([
+    ['that does not count reads', undefined],
+    ['whose reads stay still', () => 7],
+  ])('runs at full pace over a source %s', async (_how, reads) => {
+    const { store, listing } = await setUp();
+    const index = new RequestIndex({ files: async () => listing, locate: (id) => store.locate(id), watched: () => false, ...(reads === undefined ? {} : { reads }) });
+    const done = settled(index.update({ background: true }));
+    await turns(20);
+    expect([indexedIds(index).length, done()]).toEqual([40, true]);
   });
 
   it('ends its pause when the index is closed', async () => {
     const { store, listing } = await setUp();
-    let reads = 0;
-    const index = new RequestIndex({ files: async () => listing, locate: (id) => store.locate(id), watched: () => false, reads: () => (reads += 1) });
-    const building = index.update({ background: true });
+    const index = busyIndex(store, listing);
+    const done = settled(index.update({ background: true }));
     await turns(20);
     index.close();
-    await building;
-    expect(indexedIds(index)).toHaveLength(16);
+    await turns(5);
+    expect([indexedIds(index).length, done()]).toEqual([16, true]);
   });
 
   it("is the store's startIndexing, which replays read from", async () => {
@@ -293,8 +328,9 @@ describe('a background build', () => {
       await turns(1);
     }
     expect(indexedIds(index).length).toBeLessThan(40);
-    await index.update();
-    expect(indexedIds(index)).toHaveLength(40);
+    const done = settled(index.update());
+    await turns(20);
+    expect([indexedIds(index).length, done()]).toEqual([40, true]);
     store.close();
   });
 });
