@@ -34,13 +34,8 @@ export function readTextSync(file: string): FileText {
  * caller to read without holding up everything else.
  */
 export function readTextUpTo(file: string, limit: number): (FileStamp & { text: string | undefined }) | undefined {
-  let fd: number;
-  try {
-    fd = openSync(file, 'r');
-  } catch (error) {
-    if (isMissing(error)) return undefined;
-    throw error;
-  }
+  const fd = openIfPresent(file);
+  if (fd === undefined) return undefined;
   try {
     const stats = fstatSync(fd);
     if (!stats.isFile()) return undefined;
@@ -48,6 +43,16 @@ export function readTextUpTo(file: string, limit: number): (FileStamp & { text: 
     return { text: size <= limit ? readOpen(fd, size) : undefined, ino, size, mtimeMs };
   } finally {
     closeSync(fd);
+  }
+}
+
+/** Opens a file to read it; undefined when there is no file there to open (see {@link isMissing}). */
+export function openIfPresent(file: string): number | undefined {
+  try {
+    return openSync(file, 'r');
+  } catch (error) {
+    if (isMissing(error)) return undefined;
+    throw error;
   }
 }
 

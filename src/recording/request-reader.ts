@@ -1,10 +1,10 @@
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, fstatSync, readSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { LlmReplayError } from '../errors.js';
 import { modelOf, type RecordedRequestInfo } from './envelope.js';
 import { isJsonObject } from './json-value.js';
 import { JsonSyntaxError, MAX_RECORDING_DEPTH, parseJson } from './parse-json.js';
-import { isMissing } from './read-text.js';
+import { isMissing, openIfPresent } from './read-text.js';
 import { urlPath } from './recording-id.js';
 
 /** The request half of a recording file, read without parsing its response. */
@@ -78,13 +78,8 @@ export interface FileStamp {
  * short slices of work, with the stamp of the file it read.
  */
 export function readRecordedRequestSync(file: string, options: { wholeFile?: boolean } = {}): { part: RecordedRequestPart; stamp: FileStamp } | undefined {
-  let fd: number;
-  try {
-    fd = openSync(file, 'r');
-  } catch (error) {
-    if (isMissing(error)) return undefined;
-    throw error;
-  }
+  const fd = openIfPresent(file);
+  if (fd === undefined) return undefined;
   try {
     const { ino, size, mtimeMs } = fstatSync(fd);
     const scanner = new EnvelopeScanner(options.wholeFile ?? false);
