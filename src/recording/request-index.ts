@@ -42,11 +42,12 @@ const enum State {
 /** Work done between two yields to the event loop while (re)building, so replays go on meanwhile. */
 const SLICE_MS = 4;
 /**
- * While replays are being served and nothing waits for the index, a
- * background build takes one slice in this long (under a tenth of a core),
- * so a busy server (a 50,000-line batch) spends its time on the replays.
+ * A background build goes on once no recording was asked for in this long.
+ * The index serves misses only, and a miss makes the build urgent: a busy
+ * server (a 50,000-line batch) spends its time on the replays, not on an
+ * index nothing may ask for.
  */
-const BUSY_SLICE_EVERY_MS = 50;
+const QUIET_MS = 50;
 
 /**
  * Summaries of every recording's request, for finding the recordings nearest
@@ -102,6 +103,8 @@ export class RequestIndex {
   private unsaved = false;
   /** True while the pass under way has a caller that waits for it (not only a background build). */
   private urgent = false;
+  /** The source's read count at the last look (see {@link pause}). */
+  private readsSeen: number | undefined;
   /** Ends a background build's pause between slices. */
   private wake: (() => void) | undefined;
 
@@ -142,9 +145,8 @@ export class RequestIndex {
   /**
    * Brings the index up to date with the folders; concurrent callers share
    * one pass. A `background` pass (a server's first build) gives way to
-   * replays: while the source's reads grow, it takes one slice in
-   * {@link BUSY_SLICE_EVERY_MS}; any other caller makes it run at full pace
-   * again.
+   * replays: while the source's reads grow, it waits until none came for
+   * {@link QUIET_MS}; any other caller makes it run at full pace again.
    */
   update(options: { background?: boolean } = {}): Promise<void> {
     if (options.background !== true) {
@@ -221,6 +223,7 @@ export class RequestIndex {
   }
 
   private async run(): Promise<void> {
+    this.readsSeen = this.source.reads?.();
     const watched = this.source.watched();
     if (!watched || !this.complete) {
       this.complete = true;
@@ -274,19 +277,28 @@ export class RequestIndex {
     }
   }
 
-  /** Lets the event loop run; a background pass waits longer while the source is being read from. */
+  /**
+   * Lets the event loop run; a background pass then waits while replays are
+   * served: as long as the source's read count changed since the last look
+   * (looks come at slice boundaries, so a change spans the event loop's
+   * turns since the last slice, not only this one), it looks again in
+   * {@link QUIET_MS}.
+   */
   private async pause(): Promise<void> {
-    const reads = this.source.reads?.();
     await new Promise((resolve) => setImmediate(resolve));
-    if (this.urgent || this.closed || this.source.reads?.() === reads) return;
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, BUSY_SLICE_EVERY_MS);
-      this.wake = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-    });
-    this.wake = undefined;
+    while (!this.urgent && !this.closed) {
+      const reads = this.source.reads?.();
+      if (reads === this.readsSeen) return;
+      this.readsSeen = reads;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, QUIET_MS);
+        this.wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      this.wake = undefined;
+    }
   }
 
   /** Reads the request of `file` unless the slot already holds it from the same file, unchanged; `force` rereads regardless. */

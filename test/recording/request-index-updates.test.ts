@@ -259,18 +259,36 @@ describe('a background build', () => {
     return new RequestIndex({ files: async () => listing, locate: (id) => store.locate(id), watched: () => false, reads: () => (reads += 1) });
   };
 
-  it('takes one slice in 50 ms while the source is read from, and runs at full pace once a caller waits', async () => {
+  it('takes no slice while the source is read from, and goes on once nothing was read for 50 ms', async () => {
     const { store, listing } = await setUp();
-    const index = busyIndex(store, listing);
-    const building = index.update({ background: true });
+    let replaying = true;
+    let reads = 0;
+    const index = new RequestIndex({ files: async () => listing, locate: (id) => store.locate(id), watched: () => false, reads: () => (replaying ? ++reads : reads) });
+    const done = settled(index.update({ background: true }));
     await turns(20);
     expect(indexedIds(index)).toHaveLength(16);
+    for (let n = 0; n < 10; n += 1) {
+      vi.advanceTimersByTime(50);
+      await turns(20);
+    }
+    expect(indexedIds(index)).toHaveLength(16);
+
+    // The last look saw a read: the next is 50 ms later.
+    replaying = false;
     vi.advanceTimersByTime(49);
     await turns(20);
     expect(indexedIds(index)).toHaveLength(16);
     vi.advanceTimersByTime(1);
     await turns(20);
-    expect(indexedIds(index)).toHaveLength(32);
+    expect([indexedIds(index).length, done()]).toEqual([40, true]);
+  });
+
+  it('runs at full pace once a caller waits for it', async () => {
+    const { store, listing } = await setUp();
+    const index = busyIndex(store, listing);
+    const building = index.update({ background: true });
+    await turns(20);
+    expect(indexedIds(index)).toHaveLength(16);
 
     const waited = index.update();
     expect(waited).toBe(building);
