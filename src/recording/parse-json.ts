@@ -82,64 +82,89 @@ export function parseJson(text: string, limit = MAX_JSON_DEPTH): JsonValue {
 /**
  * Every number in value position (after `:`, `,` or `[`), with whatever
  * follows it that could continue a lexeme, and number-like runs inside
- * strings, which only cost the fast path below. A number always ends before
- * whitespace, `,`, `}`, `]` or the end, so a time in a string (`12:00:00Z`)
- * is passed over: recordings are full of them.
+ * strings. A number always ends before whitespace, `,`, `}`, `]` or the end,
+ * so a time in a string (`12:00:00Z`) is passed over: recordings are full of
+ * them.
  */
 const NUMBER_LEXEME = /[:,[]\s*-?\d[\d.eE+-]*(?=[\s,}\]]|$)/g;
+/** The JSON grammar of a number, for lexemes handed to JSON.parse as strings. */
+const JSON_NUMBER = /^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?$/;
+/** What starts a marked lexeme's string: U+0000, which only the escape `\u0000` can put in JSON text. */
+const MARK = '\u0000';
 
 /**
- * JSON.parse, about three times faster than the parser below, gives the same
- * value whenever every number's lexeme is the one JavaScript prints for it
- * (`0.5`, `1700000000`, not `0.0`, `1e2` or 2^64): numbers then become
- * LosslessNumbers of that same text. Undefined when that does not hold, the
- * text is not plain JSON (NaN, errors, which the parser below reports) or it
- * nests deeper than `limit`.
+ * JSON.parse, faster than the parser below, with each number a
+ * LosslessNumber of its own lexeme. A lexeme JavaScript prints differently
+ * (`0.0`, `1e2`, 2^64) is first rewritten as the string
+ * `"\u0000<lexeme>"` and turned back after the parse; a text holding the
+ * escape `\u0000` anywhere is left to the parser below, so no string of the
+ * text itself passes for one. A number-like run inside a string is
+ * rewritten too, which always breaks the text (a quote, then a backslash
+ * outside any string), so that text goes to the parser below as well.
+ * Undefined for that, for text that is not plain JSON (NaN, errors, which
+ * the parser below reports) and for text nested deeper than `limit`.
  */
 // Stryker disable next-line BlockStatement: a shortcut: undefined leaves every text to the parser below, which reads the same value
 function parseNatively(text: string, limit: number): JsonValue | undefined {
+  let rewritten = '';
+  let copiedTo = 0;
   NUMBER_LEXEME.lastIndex = 0;
   for (let match = NUMBER_LEXEME.exec(text); match !== null; match = NUMBER_LEXEME.exec(text)) {
     // Stryker disable next-line MethodExpression: a lexeme left with its separator or spaces never prints as itself, so the text only goes to the parser below
     const lexeme = match[0].slice(1).trim();
-    if (String(Number(lexeme)) !== lexeme) return undefined;
+    if (String(Number(lexeme)) === lexeme) continue;
+    if (!JSON_NUMBER.test(lexeme) || (copiedTo === 0 && text.includes('\\u0000'))) return undefined;
+    const end = match.index + match[0].length;
+    rewritten += `${text.slice(copiedTo, end - lexeme.length)}"\\u0000${lexeme}"`;
+    copiedTo = end;
   }
   let value: unknown;
   try {
-    value = JSON.parse(text);
+    value = JSON.parse(copiedTo === 0 ? text : rewritten + text.slice(copiedTo));
     // Stryker disable BlockStatement: an emptied catch leaves value undefined, which also hands the text to the parser below
   } catch {
     return undefined;
   }
   // Stryker restore BlockStatement
   // A bare number (its lexeme was not checked) is left to the parser below.
-  return withLosslessNumbers(value, 0, limit) ? (value as JsonValue) : undefined;
+  return withLosslessNumbers(value, 0, limit, copiedTo !== 0) ? (value as JsonValue) : undefined;
+}
+
+/** A value of JSON.parse's as a LosslessNumber when it is a number or a marked lexeme; undefined otherwise. */
+function losslessOf(item: unknown, marked: boolean): LosslessNumber | undefined {
+  // Stryker disable next-line StringLiteral: a number walked as a container makes the walk give up, and the parser below reads the same value
+  if (typeof item === 'number') return new LosslessNumber(String(item));
+  if (marked && typeof item === 'string' && item.startsWith(MARK)) return new LosslessNumber(item.slice(1));
+  return undefined;
 }
 
 /**
- * Replaces the numbers inside a JSON.parse result with LosslessNumbers, in
- * place. False when it nests deeper than `limit` (or is itself a number,
- * which the caller leaves to the parser below).
+ * Replaces the numbers (and, when `marked`, the marked lexemes) inside a
+ * JSON.parse result with LosslessNumbers, in place. False when it nests
+ * deeper than `limit`, is itself a number, or has a marked key (a number in
+ * key position, which is no JSON): the caller leaves those to the parser
+ * below.
  */
-function withLosslessNumbers(value: unknown, level: number, limit: number): boolean {
+function withLosslessNumbers(value: unknown, level: number, limit: number, marked: boolean): boolean {
   if (typeof value !== 'object' || value === null) return typeof value !== 'number';
   if (level >= limit) return false;
   // Stryker disable next-line BlockStatement: an array walked as an object (its keys are its indexes) gets the same LosslessNumbers
   if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i++) {
       const item: unknown = value[i];
-      // Stryker disable next-line StringLiteral: a number walked as a container makes the walk give up, and the parser below reads the same value
-      if (typeof item === 'number') value[i] = new LosslessNumber(String(item));
-      else if (!withLosslessNumbers(item, level + 1, limit)) return false;
+      const number = losslessOf(item, marked);
+      if (number !== undefined) value[i] = number;
+      else if (!withLosslessNumbers(item, level + 1, limit, marked)) return false;
     }
     return true;
   }
   const object = value as JsonObject;
   for (const key of Object.keys(object)) {
+    if (marked && key.startsWith(MARK)) return false;
     const item: unknown = object[key];
-    // Stryker disable next-line StringLiteral: a number walked as a container makes the walk give up, and the parser below reads the same value
-    if (typeof item === 'number') setJsonKey(object, key, new LosslessNumber(String(item)));
-    else if (!withLosslessNumbers(item, level + 1, limit)) return false;
+    const number = losslessOf(item, marked);
+    if (number !== undefined) setJsonKey(object, key, number);
+    else if (!withLosslessNumbers(item, level + 1, limit, marked)) return false;
   }
   return true;
 }

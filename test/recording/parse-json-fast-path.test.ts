@@ -46,6 +46,10 @@ describe('parseJson and its JSON.parse fast path', () => {
     ['a time inside a string, non-canonical numbers before closing brackets', '{"at":"2025-06-01T12:00:00Z","a":{"b":1.0},"c":[2.50]}'],
     ['integer-like keys, which objects order first', '{"b":1,"2":2,"a":{"10":1.0,"1":2}}'],
     ['escapes and lone surrogates', '{"s":"\\ud800 \\u00e9 \\n","n":[1.0]}'],
+    ['strings that start with U+0000 next to non-canonical numbers', '{"s":"\\u00001.0","t":["\\u0000",2.0],"n":-0.0}'],
+    ['a non-canonical number-like run inside a string, and one outside', '{"s":"a:1.0, [2.50] b","n":[3.0, 1e5]}'],
+    ['escaped quotes and backslashes before numbers', '{"s":"say \\"1.0\\", [2.0]","b":"back\\\\","n":1.0,"t":"\\\\\\"0.0"}'],
+    ['integers of 15 and 16 digits, and negative zero before a fraction', '[123456789012345,1234567890123456,9007199254740993,-0,-0.5,-0.0]'],
   ])('keeps keys in order and every lexeme: %s', (_case, text) => {
     const value = parseJson(text);
     expect(shape(value)).toEqual(shape(losslessParse(text) as JsonValue));
