@@ -57,13 +57,19 @@ describe('RecordingStore', () => {
     ['with a trailing slash', (d: string) => `${d}/`],
     ['through ./ and ../', (d: string) => `${d}/./responses/../`],
     ['relative to the working folder', (d: string) => relative(process.cwd(), d)],
-  ])('lists each file under the path join() gives when the folder is written %s', async (_how, spell) => {
+  ])('lists and locates each file under the path join() gives when the folder is written %s', async (_how, spell) => {
     await writeFile(join(dir, 'top.json'), serializeRecording(envelope('top')));
     await new RecordingStore(dir).write('inner', envelope('inner'));
     const folder = spell(dir);
-    expect(await new RecordingStore(folder).list()).toEqual([
+    const store = new RecordingStore(folder);
+    expect(await store.list()).toEqual([
       { id: 'inner', file: join(folder, 'responses', 'inner.json') },
       { id: 'top', file: join(folder, 'top.json') },
+    ]);
+    expect([store.locate('inner'), store.locate('top'), store.fileFor('new')]).toEqual([
+      join(folder, 'responses', 'inner.json'),
+      join(folder, 'top.json'),
+      join(folder, 'responses', 'new.json'),
     ]);
   });
 
