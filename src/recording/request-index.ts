@@ -45,9 +45,10 @@ const SLICE_MS = 4;
  * A background build goes on once no recording was asked for in this long.
  * The index serves misses only, and a miss makes the build urgent: a busy
  * server (a 50,000-line batch) spends its time on the replays, not on an
- * index nothing may ask for.
+ * index nothing may ask for. Long enough that the work after the last
+ * replay of a big batch (its output file) is done first.
  */
-const QUIET_MS = 50;
+const QUIET_MS = 1_000;
 
 /**
  * Summaries of every recording's request, for finding the recordings nearest

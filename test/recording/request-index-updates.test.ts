@@ -259,7 +259,7 @@ describe('a background build', () => {
     return new RequestIndex({ files: async () => listing, locate: (id) => store.locate(id), watched: () => false, reads: () => (reads += 1) });
   };
 
-  it('takes no slice while the source is read from, and goes on once nothing was read for 50 ms', async () => {
+  it('takes no slice while the source is read from, and goes on once nothing was read for a second', async () => {
     const { store, listing } = await setUp();
     let replaying = true;
     let reads = 0;
@@ -268,14 +268,14 @@ describe('a background build', () => {
     await turns(20);
     expect(indexedIds(index)).toHaveLength(16);
     for (let n = 0; n < 10; n += 1) {
-      vi.advanceTimersByTime(50);
+      vi.advanceTimersByTime(1_000);
       await turns(20);
     }
     expect(indexedIds(index)).toHaveLength(16);
 
-    // The last look saw a read: the next is 50 ms later.
+    // The last look saw a read: the next is a second later.
     replaying = false;
-    vi.advanceTimersByTime(49);
+    vi.advanceTimersByTime(999);
     await turns(20);
     expect(indexedIds(index)).toHaveLength(16);
     vi.advanceTimersByTime(1);
