@@ -106,6 +106,7 @@ const MARK = '\u0000';
  */
 // Stryker disable next-line BlockStatement: a shortcut: undefined leaves every text to the parser below, which reads the same value
 function parseNatively(text: string, limit: number): JsonValue | undefined {
+  // Stryker disable StringLiteral,MethodExpression,ArithmeticOperator: a rewrite or a check gone wrong breaks the text or gives up, and the parser below reads the same value
   let rewritten = '';
   let copiedTo = 0;
   NUMBER_LEXEME.lastIndex = 0;
@@ -121,6 +122,7 @@ function parseNatively(text: string, limit: number): JsonValue | undefined {
   let value: unknown;
   try {
     value = JSON.parse(copiedTo === 0 ? text : rewritten + text.slice(copiedTo));
+    // Stryker restore StringLiteral,MethodExpression,ArithmeticOperator
     // Stryker disable BlockStatement: an emptied catch leaves value undefined, which also hands the text to the parser below
   } catch {
     return undefined;

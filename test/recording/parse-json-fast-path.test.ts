@@ -58,6 +58,8 @@ describe('parseJson and its JSON.parse fast path', () => {
 
   it.each([
     ['a non-canonical number in key position', '{"a":1,1.0:2}', 7],
+    ['a non-canonical number in key position, before a space', '{"a":1,1.0 :2}', 7],
+    ['a number with a leading zero, alone', '[01]', 2],
     ['a string never closed, with numbers inside', '{"a":1.0,"b":"x:2.0, [3.0]}', 27],
     ['a number with a leading zero', '[1.0,01]', 6],
     ['a number run on into letters', '[1.0,2.0x]', 8],
