@@ -1,5 +1,4 @@
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { serializeRecording, type RecordingEnvelope } from '../recording/envelope.js';
 import type { MatchRules } from '../recording/match-rules.js';
 import { queryOf, urlPath } from '../recording/recording-id.js';
@@ -160,7 +159,7 @@ export async function importRecordings(
 }
 
 async function existingText(store: RecordingStore, id: string): Promise<{ file: string; text: string } | undefined> {
-  for (const file of [store.fileFor(id), join(store.dir, `${id}.json`)]) {
+  for (const file of store.pathsOf(id)) {
     try {
       return { file, text: await readFile(file, 'utf8') };
     } catch (error) {

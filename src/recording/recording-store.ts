@@ -217,9 +217,14 @@ export class RecordingStore {
     return `${this.responsesPrefix}${id}.json`;
   }
 
+  /** The two files that may hold the recording of `id`: in `responses/` (where {@link write} puts it), then at the top level. */
+  pathsOf(id: string): [string, string] {
+    return [this.fileFor(id), `${this.topPrefix}${id}.json`];
+  }
+
   /** The file holding the recording of `id` (`responses/` first, then the top level), or undefined. */
   locate(id: string): string | undefined {
-    for (const file of [this.fileFor(id), `${this.topPrefix}${id}.json`]) if (statFile(file) !== undefined) return file;
+    for (const file of this.pathsOf(id)) if (statFile(file) !== undefined) return file;
     return undefined;
   }
 
@@ -238,7 +243,7 @@ export class RecordingStore {
     const current = this.cached(id);
     if (current !== undefined) return current;
     const generation = this.generation;
-    for (const file of [this.fileFor(id), `${this.topPrefix}${id}.json`]) {
+    for (const file of this.pathsOf(id)) {
       const cached = this.cache.get(id);
       // A cached recording is current while its file's stamp is: a stat, not a read.
       if (cached !== undefined && cached.file === file) {
