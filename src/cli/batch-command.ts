@@ -1,12 +1,13 @@
 import { createWriteStream, openAsBlob } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { rm, stat } from 'node:fs/promises';
 import { basename } from 'node:path';
-import { once } from 'node:events';
+import { pipeline } from 'node:stream/promises';
 import { Command, Option, type CommanderError } from 'commander';
 import cliProgress from 'cli-progress';
 import { TERMINAL_STATUSES } from '../batches/batches.js';
 import { BATCH_ENDPOINTS } from '../batches/validate.js';
 import { LlmReplayError, toLlmReplayError, type ErrorCode } from '../errors.js';
+import { isClosedPipe, quietOnClosedPipe } from './closed-pipe.js';
 
 const DEFAULT_URL = 'http://127.0.0.1:11435';
 
@@ -215,23 +216,33 @@ async function submit(file: string, options: SubmitOptions, command: Command, io
   } catch (error) {
     throw new LlmReplayError('invalid_option', `Cannot read batch input file ${file}: ${(error as Error).message}.`, { cause: error, param: 'file' });
   }
+  const metadata = parseMetadata(options.metadata);
   const form = new FormData();
   form.set('purpose', 'batch');
   form.set('file', await openAsBlob(file), basename(file));
   const uploaded = await api.json<{ id: string }>('/v1/files', { method: 'POST', body: form });
   io.stderr.write(`Uploaded ${file} (${size} bytes) as ${uploaded.id}\n`);
-  const metadata = parseMetadata(options.metadata);
   const body = {
     input_file_id: uploaded.id,
     endpoint: options.endpoint,
     completion_window: options.completionWindow,
     ...(metadata === undefined ? {} : { metadata }),
   };
-  let batch = await api.json<Batch>('/v1/batches', {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  });
+  let batch: Batch;
+  try {
+    batch = await api.json<Batch>('/v1/batches', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+  } catch (error) {
+    // A batch that was never created leaves no input file behind on the server.
+    await api.call(`/v1/files/${encodeURIComponent(uploaded.id)}`, { method: 'DELETE' }).then(
+      () => io.stderr.write(`Deleted ${uploaded.id}: no batch was created from it\n`),
+      () => undefined,
+    );
+    throw error;
+  }
   io.stderr.write(`Created batch ${batch.id} on ${batch.endpoint}\n`);
   if (options.wait) {
     batch = await waitForEnd(api, batch, io);
@@ -249,13 +260,41 @@ interface SubmitOptions {
   json: boolean;
 }
 
+/** A download the server cut short, said as such rather than as an unexpected failure. */
+function downloadError(fileId: string, error: unknown): LlmReplayError {
+  const reason = (error as Error).message;
+  return new LlmReplayError('upstream_unreachable', `The download of ${fileId} was cut short (${reason}). Run the command again once the server is up.`, { cause: error });
+}
+
+/**
+ * Writes a download to `path`, resolving once every byte is on disk; a write
+ * or download that fails leaves no partial file and says which it was.
+ */
+async function saveDownload(body: AsyncIterable<Uint8Array>, path: string, fileId: string): Promise<void> {
+  const out = createWriteStream(path);
+  let writeError: Error | undefined;
+  let opened = false;
+  out.once('error', (error) => (writeError = error)).once('open', () => (opened = true));
+  try {
+    await pipeline(body, out);
+  } catch (error) {
+    // Only a file this command opened (and so truncated) is removed, never one it could not open.
+    if (opened) await rm(path, { force: true }).catch(() => undefined);
+    if (writeError === undefined) throw downloadError(fileId, error);
+    throw new LlmReplayError('invalid_option', `Cannot write ${path}: ${writeError.message}. Check that its folder exists and can be written.`, {
+      cause: writeError,
+      param: 'output',
+    });
+  }
+}
+
 /**
  * `llm-replay batch submit | status | results`: drives the Files and Batches
  * API of a running llm-replay server (`--url`, env `LLM_REPLAY_URL`).
  */
 export function batchCommand(overrides: Partial<BatchCommandIo> = {}): Command {
   const io: BatchCommandIo = {
-    stdout: process.stdout,
+    stdout: quietOnClosedPipe(process.stdout),
     stderr: process.stderr,
     env: process.env,
     pollMs: 500,
@@ -341,16 +380,15 @@ export function batchCommand(overrides: Partial<BatchCommandIo> = {}): Command {
         const response = await api.call(`/v1/files/${encodeURIComponent(fileId)}/content`);
         const body = response.body as unknown as AsyncIterable<Uint8Array>;
         if (options.output === undefined) {
-          for await (const chunk of body) if (!io.stdout.write(chunk)) await once(io.stdout, 'drain');
+          try {
+            await pipeline(body, io.stdout, { end: false });
+          } catch (error) {
+            // `| head` read what it wanted; the rest of the download is cancelled.
+            if (!isClosedPipe(error)) throw downloadError(fileId, error);
+          }
           return;
         }
-        const out = createWriteStream(options.output);
-        const failed = once(out, 'error').then(([error]) => {
-          throw new LlmReplayError('invalid_option', `Cannot write ${options.output}: ${(error as Error).message}.`, { cause: error });
-        });
-        failed.catch(() => undefined);
-        for await (const chunk of body) if (!out.write(chunk)) await Promise.race([once(out, 'drain'), failed]);
-        await Promise.race([new Promise<void>((resolve) => out.end(resolve)), failed]);
+        await saveDownload(body, options.output, fileId);
         io.stderr.write(`Saved ${fileId} to ${options.output}\n`);
       }),
     );

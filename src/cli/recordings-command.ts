@@ -22,6 +22,7 @@ import { pruneCommand } from './prune-command.js';
 import { colorsFor, indentedJson, widthOf, type Output } from './recordings-format.js';
 import { renderDiff, renderImport, renderList, renderStats, renderVerify, renderWhy, type RenderContext } from './recordings-render.js';
 import { renderConversation } from './recordings-show.js';
+import { quietOnClosedPipe } from './closed-pipe.js';
 
 /** Where `llm-replay recordings` reads and writes; tests replace these. */
 export interface RecordingsIo {
@@ -282,20 +283,6 @@ export function recordingsCommand(overrides: Partial<RecordingsIo> = {}): Comman
   );
 
   return recordings;
-}
-
-const quieted = new WeakSet<NodeJS.WriteStream>();
-
-/** `llm-replay recordings show ID --raw | head` closes the pipe early: stop writing, without a stack trace. */
-function quietOnClosedPipe(stream: NodeJS.WriteStream): NodeJS.WriteStream {
-  if (!quieted.has(stream)) {
-    quieted.add(stream);
-    stream.on('error', (error: NodeJS.ErrnoException) => {
-      if (error.code !== 'EPIPE') throw error;
-      stream.destroy();
-    });
-  }
-  return stream;
 }
 
 function positiveInt(value: string, flag: string): number {

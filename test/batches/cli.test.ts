@@ -1,12 +1,12 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { Writable } from 'node:stream';
 import { describe, expect, it, vi } from 'vitest';
 import { batchCommand } from '../../src/cli/batch-command.js';
 import { textSink } from '../support/sink.js';
 import { chatLine, startBatchesServer, tempDir } from './helpers.js';
 
 /** Runs `llm-replay batch ARGS` in process; resolves with what it printed and its exit code (0 when none was set). */
-async function run(args: string[], env: Record<string, string> = {}, tty = false) {
-  const stdout = textSink();
+async function run(args: string[], env: Record<string, string> = {}, tty = false, stdout = textSink()) {
   const stderr = textSink(tty);
   let code = 0;
   const command = batchCommand({
@@ -133,6 +133,49 @@ describe('llm-replay batch', () => {
     const usage = await run(['submit', 'in.jsonl', '--url', url]);
     expect(usage.code).toBe(2);
     expect(usage.stderr).toContain("required option '--endpoint <endpoint>' not specified");
+  });
+
+  it('results --output into a folder that does not exist fails with exit 2 and says so, writing nothing', async () => {
+    const { url } = await startBatchesServer();
+    const dir = await tempDir();
+    const lines = Array.from({ length: 2_000 }, (_, i) => chatLine(`line-${i}`, 'hi'));
+    const id = (await run([...SUBMIT, await input(lines), '--url', url])).stdout.trim();
+    const target = `${dir}/missing/out.jsonl`;
+    const saved = await run(['results', id, '--output', target, '--url', url]);
+    expect(saved.code).toBe(2);
+    expect(saved.stderr).toBe(`llm-replay batch results: Cannot write ${target}: ENOENT: no such file or directory, open '${target}'. Check that its folder exists and can be written.\n`);
+    expect(await readdir(dir)).toEqual([]);
+  });
+
+  it('results stops quietly, with exit 0, when the reader closes the pipe (`| head -1`)', async () => {
+    const { url } = await startBatchesServer();
+    const lines = Array.from({ length: 2_000 }, (_, i) => chatLine(`line-${i}`, 'hi'));
+    const id = (await run([...SUBMIT, await input(lines), '--url', url])).stdout.trim();
+    let written = 0;
+    const closedPipe = new Writable({
+      write(_chunk, _encoding, callback) {
+        written += 1;
+        callback(Object.assign(new Error('write EPIPE'), { code: 'EPIPE' }));
+      },
+    });
+    const result = await run(['results', id, '--url', url], {}, false, closedPipe as ReturnType<typeof textSink>);
+    expect(result).toMatchObject({ code: 0, stderr: '' });
+    expect(written).toBe(1);
+  });
+
+  it('submit checks --metadata before uploading, and deletes the upload when the batch cannot be created', async () => {
+    const server = await startBatchesServer();
+    const file = await input([chatLine('a', 'hi')]);
+    const badMetadata = await run([...SUBMIT, file, '--metadata', 'no-equals-sign', '--url', server.url]);
+    expect(badMetadata.code).toBe(2);
+    expect(badMetadata.stderr).toContain('Invalid --metadata "no-equals-sign"');
+    expect(badMetadata.stderr).not.toContain('Uploaded');
+    const refused = await run([...SUBMIT, file, '--completion-window', '48h', '--url', server.url]);
+    expect(refused.code).toBe(2);
+    const uploaded = /Uploaded .* as (file-\S+)/.exec(refused.stderr)?.[1];
+    expect(refused.stderr).toContain(`Deleted ${uploaded}: no batch was created from it`);
+    expect(refused.stderr).toContain('POST /v1/batches failed with 400');
+    expect((await server.client.files.list()).data).toEqual([]);
   });
 
   it('documents its exit codes in --help', async () => {
