@@ -16,7 +16,9 @@ interface LineRequestObject {
 }
 
 function real(self: LineRequestObject): Request {
-  self[REAL] ??= new Request(self[URL_KEY], { method: 'POST', headers: self[HEADERS], body: self[BODY], signal: self[SIGNAL] });
+  // No signal: `signal` is answered from the line itself, and Node's Request would add a listener per line to
+  // the run's shared signal, kept until the garbage collector finds the Request (thousands in a batch).
+  self[REAL] ??= new Request(self[URL_KEY], { method: 'POST', headers: self[HEADERS], body: self[BODY] });
   return self[REAL];
 }
 

@@ -1,4 +1,5 @@
 import { hash } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import { existsSync } from 'node:fs';
 import { toLlmReplayError } from '../errors.js';
 import { fixedPartsOf } from '../web/fixed-response.js';
@@ -164,6 +165,8 @@ export class BatchRunner {
   private readonly stmts;
 
   constructor(private readonly options: RunnerOptions) {
+    // Every line in flight, of every running batch, listens to it while it waits for the upstream (and no longer).
+    setMaxListeners(Number.POSITIVE_INFINITY, this.lineAbort.signal);
     const { db } = options;
     this.stmts = {
       counts: db.prepare<[number, number, string]>('UPDATE batches SET completed = ?, failed = ? WHERE id = ?'),

@@ -1,3 +1,4 @@
+import { getEventListeners } from 'node:events';
 import { createServer, request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
@@ -47,6 +48,16 @@ describe('a batch line request', () => {
     expect(request.headers.get('content-type')).toBe('application/json');
     expect(await request.clone().json()).toEqual({ model: 'm' });
     expect(await request.text()).toBe('{"model":"m"}');
+  });
+
+  it('adds no listener to the shared signal, however many lines build a real Request', () => {
+    const controller = new AbortController();
+    for (let i = 0; i < 2_000; i++) {
+      const request = lineRequest('http://llm-replay.invalid/v1/chat/completions', { 'content-type': 'application/json' }, '{"model":"m"}', controller.signal);
+      expect(request.headers.get('content-type')).toBe('application/json');
+      expect(request.signal).toBe(controller.signal);
+    }
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0);
   });
 });
 
