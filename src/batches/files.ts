@@ -6,6 +6,7 @@ import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as NodeWebReadableStream } from 'node:stream/web';
 import busboy from 'busboy';
+import { create as contentDisposition } from 'content-disposition';
 import { LlmReplayError } from '../errors.js';
 import type { BatchDatabase, FileRow } from './db.js';
 import { parseLimit, seconds } from './http.js';
@@ -207,7 +208,7 @@ export class FileStore {
       headers: {
         'content-type': 'application/octet-stream',
         'content-length': String(row.bytes),
-        'content-disposition': `attachment; filename="${row.filename.replace(/["\\\r\n]/g, '_')}"`,
+        'content-disposition': contentDisposition(row.filename),
       },
     });
   }
@@ -228,6 +229,9 @@ export class FileStore {
     const id = newFileId();
     const tmp = this.tempPath(id);
     const fields = new Map<string, string>();
+    /** Fields sent twice, and whether a second file part came: either makes the upload ambiguous. */
+    const repeated = new Set<string>();
+    let extraFile = false;
     let file: { filename: string; bytes: number; truncated: boolean; stats: JsonlStats } | undefined;
     let written: Promise<void> | undefined;
     let sink: ReturnType<typeof createWriteStream> | undefined;
@@ -235,6 +239,8 @@ export class FileStore {
     try {
       parser = busboy({
         headers: { 'content-type': contentType },
+        // Clients (undici's FormData, the OpenAI SDK, curl) send file names as UTF-8 bytes; busboy reads latin1 by default.
+        defParamCharset: 'utf8',
         // busboy flags a file that reaches its limit, so one byte more lets a file of exactly fileMaxBytes through.
         limits: { fileSize: this.fileMaxBytes + 1, files: 1, fields: 50, fieldSize: 64 * 1024, parts: 60 },
       });
@@ -244,7 +250,11 @@ export class FileStore {
       });
     }
     const parsed = new Promise<void>((resolve, reject) => {
-      parser.on('field', (name, value) => fields.set(name, value));
+      parser.on('field', (name, value) => {
+        if (fields.has(name)) repeated.add(name);
+        fields.set(name, value);
+      });
+      parser.on('filesLimit', () => (extraFile = true));
       parser.on('file', (name, stream, info) => {
         if (name !== 'file' || file !== undefined) {
           stream.resume();
@@ -283,6 +293,7 @@ export class FileStore {
           { cause: error },
         );
       }
+      this.checkParts(fields, repeated, extraFile);
       const purpose = fields.get('purpose');
       if (purpose === undefined || purpose === '') {
         throw new LlmReplayError(
@@ -323,6 +334,28 @@ export class FileStore {
       sink?.destroy();
       await rm(tmp, { force: true });
       throw error;
+    }
+  }
+
+  /** Refuses an upload whose fields could be read more than one way, rather than picking one. */
+  private checkParts(fields: Map<string, string>, repeated: Set<string>, extraFile: boolean): void {
+    if (extraFile) {
+      throw new LlmReplayError('invalid_request', 'An upload holds one file, and this one has more than one file part. Upload each file on its own.', {
+        param: 'file',
+      });
+    }
+    const [twice] = repeated;
+    if (twice !== undefined) {
+      throw new LlmReplayError('invalid_request', `The form field ${JSON.stringify(twice)} is sent more than once. Send each field once.`, {
+        param: twice,
+      });
+    }
+    if (fields.has('expires_after')) {
+      throw new LlmReplayError(
+        'invalid_value',
+        `Invalid expires_after: ${JSON.stringify(fields.get('expires_after'))}. It is an object: send the form fields expires_after[anchor]=created_at and expires_after[seconds] (3600 to 2592000), as the OpenAI clients do.`,
+        { param: 'expires_after' },
+      );
     }
   }
 

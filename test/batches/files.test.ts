@@ -119,6 +119,55 @@ describe('Files API', () => {
     expect(((await json.json()) as { error: { message: string } }).error.message).toContain('multipart/form-data');
   });
 
+  it('refuses an upload it could read more than one way: a field or a file sent twice, expires_after as one field', async () => {
+    const { client, url } = await startBatchesServer();
+    const send = async (build: (form: FormData) => void) => {
+      const form = new FormData();
+      build(form);
+      const response = await fetch(`${url}/v1/files`, { method: 'POST', body: form });
+      return { status: response.status, error: ((await response.json()) as { error: { message: string; code: string; param: string } }).error };
+    };
+    const notes = new Blob(['notes']);
+    const twoFiles = await send((form) => {
+      form.append('purpose', 'user_data');
+      form.append('file', notes, 'a.txt');
+      form.append('file', notes, 'b.txt');
+    });
+    expect(twoFiles).toMatchObject({ status: 400, error: { code: 'invalid_request', param: 'file' } });
+    expect(twoFiles.error.message).toBe('An upload holds one file, and this one has more than one file part. Upload each file on its own.');
+    const twoSeconds = await send((form) => {
+      form.append('purpose', 'user_data');
+      form.append('expires_after[anchor]', 'created_at');
+      form.append('expires_after[seconds]', '3600');
+      form.append('expires_after[seconds]', '7200');
+      form.append('file', notes, 'a.txt');
+    });
+    expect(twoSeconds).toMatchObject({ status: 400, error: { code: 'invalid_request', param: 'expires_after[seconds]' } });
+    expect(twoSeconds.error.message).toBe('The form field "expires_after[seconds]" is sent more than once. Send each field once.');
+    const flat = await send((form) => {
+      form.append('purpose', 'user_data');
+      form.append('expires_after', '3600');
+      form.append('file', notes, 'a.txt');
+    });
+    expect(flat).toMatchObject({ status: 400, error: { code: 'invalid_value', param: 'expires_after' } });
+    expect(flat.error.message).toContain('send the form fields expires_after[anchor]=created_at and expires_after[seconds]');
+    // Nothing of the refused uploads was kept.
+    expect((await client.files.list()).data).toEqual([]);
+  });
+
+  it('keeps a file name that is not ASCII as sent, and names it in the download\'s content-disposition', async () => {
+    const { client, url } = await startBatchesServer();
+    const name = 'résumé-日本.jsonl';
+    const file = await uploadText(client, `${chatLine('a', 'hi')}\n`, name);
+    expect(file.filename).toBe(name);
+    expect((await client.files.retrieve(file.id)).filename).toBe(name);
+    const download = await fetch(`${url}/v1/files/${file.id}/content`);
+    expect(download.status).toBe(200);
+    expect(download.headers.get('content-disposition')).toBe(`attachment; filename="r?sum?-??.jsonl"; filename*=UTF-8''r%C3%A9sum%C3%A9-%E6%97%A5%E6%9C%AC.jsonl`);
+    const plain = await uploadText(client, `${chatLine('a', 'hi')}\n`, 'my requests (v2).jsonl');
+    expect((await fetch(`${url}/v1/files/${plain.id}/content`)).headers.get('content-disposition')).toBe('attachment; filename="my requests (v2).jsonl"');
+  });
+
   it('answers 405 with allow for a wrong method and 404 for unknown sub-routes', async () => {
     const { url } = await startBatchesServer();
     const put = await fetch(`${url}/v1/files`, { method: 'PUT' });
