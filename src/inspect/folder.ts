@@ -3,7 +3,7 @@ import { basename, join, relative, resolve, sep } from 'node:path';
 import { LlmReplayError } from '../errors.js';
 import { parseRecording, type RecordingEnvelope } from '../recording/envelope.js';
 import { readTextSync, type FileText } from '../recording/read-text.js';
-import { RecordingStore, TEMP_FOLDER } from '../recording/recording-store.js';
+import { LEGACY_TEMP_NAME, RecordingStore, TEMP_FOLDER, TEMP_GITIGNORE_NAME } from '../recording/recording-store.js';
 
 /** One `*.json` file of a recordings folder, whatever its name. */
 export interface RecordingFile {
@@ -41,7 +41,6 @@ export interface FolderListing {
 }
 
 const SAFE_ID = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
-const LEGACY_TEMP_NAME = /^\..+\.json\.\d+\.[0-9a-f]+\.tmp$/;
 
 /** How to name the folder, for a command whose recordings folder is `--recordings`. */
 const RECORDINGS_FOLDER_FIX = 'Pass --recordings DIR (or set LLM_REPLAY_RECORDINGS) to a folder holding responses/<id>.json files.';
@@ -89,7 +88,7 @@ export async function listFolder(folder: RecordingsFolder): Promise<FolderListin
   const files = [...jsonFiles(root, 'responses', inResponses), ...jsonFiles(root, '', (await fileNames(root)) ?? [])];
   const temp = join('responses', TEMP_FOLDER);
   const leftovers = [
-    ...((await fileNames(join(root, temp))) ?? []).filter((name) => name !== '.gitignore').map((name) => join(temp, name)),
+    ...((await fileNames(join(root, temp))) ?? []).filter((name) => name !== TEMP_GITIGNORE_NAME).map((name) => join(temp, name)),
     ...inResponses.filter((name) => LEGACY_TEMP_NAME.test(name)).map((name) => join('responses', name)),
   ];
   return { files, leftovers: leftovers.sort() };
@@ -105,8 +104,10 @@ async function fileNames(folder: string): Promise<string[] | undefined> {
     if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
     throw cannotList(folder, error);
   }
+  // A folder named like a recording is listed, to show as unreadable rather than vanish while it keeps the
+  // proxy from serving that id. Links are not followed: the inspector never reads outside the folder.
   return entries
-    .filter((entry) => entry.isFile())
+    .filter((entry) => entry.isFile() || (entry.isDirectory() && entry.name.endsWith('.json')))
     .map((entry) => entry.name)
     .sort();
 }
@@ -142,7 +143,8 @@ export function readRecording(file: RecordingFile): LoadedRecording {
     read = readTextSync(file.file);
   } catch (error) {
     const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
-    return { id, file: file.file, name, size: 0, mtimeMs: 0, ok: false, text: undefined, error: `it cannot be read (${reason})` };
+    const problem = reason === 'EISDIR' ? `it is a folder, not a file; the proxy cannot serve ${id} while it is there` : `it cannot be read (${reason})`;
+    return { id, file: file.file, name, size: 0, mtimeMs: 0, ok: false, text: undefined, error: problem };
   }
   const { text, size, mtimeMs } = read;
   try {

@@ -25,9 +25,12 @@ const SAFE_ID = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
  * `responses/` stays within one filesystem.
  */
 export const TEMP_FOLDER = '.tmp';
-/** A temp file's name ends in `.<pid>.<random hex>.tmp`; before TEMP_FOLDER, they lay in `responses/` as `.<id>.json.<pid>.<hex>.tmp`. */
+/** A temp file's name ends in `.<pid>.<random hex>.tmp`, which tells the process that writes it. */
 const TEMP_NAME = /\.(\d+)\.[0-9a-f]+\.tmp$/;
-const LEGACY_TEMP_NAME = /^\..+\.json\.\d+\.[0-9a-f]+\.tmp$/;
+/** Before TEMP_FOLDER, temp files lay in `responses/` as `.<id>.json.<pid>.<hex>.tmp`: any name of the shell glob `.*.json.*.tmp`. */
+export const LEGACY_TEMP_NAME = /^\..*\.json\..*\.tmp$/;
+/** What TEMP_FOLDER holds besides temp files. */
+export const TEMP_GITIGNORE_NAME = '.gitignore';
 /** What the temp folder's .gitignore holds: everything in the folder, itself included, is ignored. */
 const TEMP_GITIGNORE = '*\n';
 /** A temp file of a live process younger than this may still be renamed into place: it is left alone. */
@@ -291,7 +294,7 @@ export class RecordingStore {
     const text = serializeRecording(envelope);
     // Every write waits for the one making the temp folder: no temp file may lie there before the .gitignore that hides it from git is whole.
     // Stryker disable next-line ConditionalExpression: making the folder again for every write only costs time
-    if (this.makingTempDir === undefined && !existsSync(join(this.tempDir, '.gitignore'))) {
+    if (this.makingTempDir === undefined && !existsSync(join(this.tempDir, TEMP_GITIGNORE_NAME))) {
       this.makingTempDir = this.makeTempDir().finally(() => (this.makingTempDir = undefined));
     }
     // Stryker disable next-line ConditionalExpression: awaiting undefined waits for nothing
@@ -315,20 +318,21 @@ export class RecordingStore {
 
   private async makeTempDir(): Promise<void> {
     await mkdir(this.tempDir, { recursive: true });
-    await writeFile(join(this.tempDir, '.gitignore'), TEMP_GITIGNORE);
+    await writeFile(join(this.tempDir, TEMP_GITIGNORE_NAME), TEMP_GITIGNORE);
   }
 
   /**
    * Removes the temp files of writes that never finished (the process was
-   * killed): those in `responses/.tmp/`, and the `.<id>.json.<pid>.<hex>.tmp`
-   * files older versions left in `responses/`. A temp file is kept while the
-   * process that made it runs and it is younger than a minute. Files that
+   * killed): every file in `responses/.tmp/` but its `.gitignore`, and the
+   * `.<id>.json.<pid>.<hex>.tmp` files older versions left in `responses/`
+   * (what `recordings verify` reports). A temp file younger than a minute is
+   * kept unless its name tells a process that no longer runs. Files that
    * cannot be removed (a read-only folder) are left. Returns the files removed.
    */
   async removeLeftovers(): Promise<string[]> {
     const removed: string[] = [];
     // A process killed while it wrote the .gitignore left it cut short, and git would see what the folder holds.
-    const gitignore = join(this.tempDir, '.gitignore');
+    const gitignore = join(this.tempDir, TEMP_GITIGNORE_NAME);
     // Stryker disable next-line StringLiteral: without an encoding the bytes compare below as their text
     const ignoring = await readFile(gitignore, 'utf8').catch(() => undefined);
     // Stryker disable next-line ConditionalExpression,LogicalOperator: rewriting a whole one changes nothing, and none is never rewritten ('*\n' does not start with 'undefined')
@@ -337,15 +341,15 @@ export class RecordingStore {
     // Stryker disable next-line ArrayDeclaration: any other name is filtered out below, being no temp file's
     const names = (folder: string): Promise<string[]> => fileNames(folder).catch(() => []);
     const candidates = [
-      ...(await names(this.tempDir)).filter((name) => TEMP_NAME.test(name)).map((name) => join(this.tempDir, name)),
+      ...(await names(this.tempDir)).filter((name) => name !== TEMP_GITIGNORE_NAME).map((name) => join(this.tempDir, name)),
       ...(await names(this.responsesDir)).filter((name) => LEGACY_TEMP_NAME.test(name)).map((name) => join(this.responsesDir, name)),
     ];
     for (const file of candidates) {
-      // Stryker disable next-line OptionalChaining: every candidate was picked by a pattern that TEMP_NAME matches too
-      const pid = Number(TEMP_NAME.exec(file)?.[1]);
+      const pid = TEMP_NAME.exec(file)?.[1];
       const modified = (await stat(file).catch(() => undefined))?.mtimeMs;
       if (modified === undefined) continue;
-      if (isRunning(pid) && Date.now() - modified < TEMP_GRACE_MS) continue;
+      // A name without a pid may be another writer's, still at work: only its age tells.
+      if ((pid === undefined || isRunning(Number(pid))) && Date.now() - modified < TEMP_GRACE_MS) continue;
       try {
         await unlink(file);
         removed.push(file);

@@ -122,6 +122,21 @@ describe('llm-replay recordings verify', () => {
     expect(report.ok).toBe(LLAMA_STACK_COUNT - 1);
   });
 
+  it('reports a folder named like a recording, which keeps the proxy from serving its id', async () => {
+    const dir = await llamaStackCopy();
+    await mkdir(join(dir, 'responses', 'dddddddddddd.json'));
+    const result = await run(['verify', '--json', '--recordings', dir]);
+    expect(result.code).toBe(1);
+    const report = json<VerifyJson>(result);
+    expect(report.invalid).toEqual([
+      { file: 'responses/dddddddddddd.json', error: 'it is a folder, not a file; the proxy cannot serve dddddddddddd while it is there' },
+    ]);
+    expect(report.checked).toBe(LLAMA_STACK_COUNT + 1);
+    expect(report.ok).toBe(LLAMA_STACK_COUNT);
+    const human = await run(['verify', '--recordings', dir], { env: { COLUMNS: '400' } });
+    expect(human.stdout).toMatch(/invalid +responses\/dddddddddddd\.json +it is a folder, not a file; the proxy cannot serve dddddddddddd while it is there/);
+  });
+
   it('calls a misnamed copy of a recording that is already there a duplicate to delete, not a file to rename', async () => {
     const dir = await llamaStackCopy();
     const responses = join(dir, 'responses');
@@ -146,16 +161,22 @@ describe('llm-replay recordings verify', () => {
 
     await writeFile(join(temp, '3c0bf9ba81b2.4242.a1b2c3d4e5f6.tmp'), '{"request": {');
     await writeFile(join(dir, 'responses', '.3c0bf9ba81b2.json.4242.0f0f0f0f0f0f.tmp'), '{"request"');
+    // Whatever the fix's glob below would delete is reported too.
+    await writeFile(join(dir, 'responses', '.3c0bf9ba81b2.json.4242.xyz.tmp'), '{"request"');
     const result = await run(['verify', '--json', '--recordings', dir]);
     expect(result.code).toBe(1);
     const report = json<VerifyJson>(result);
     expect(report).toMatchObject({ checked: 4, ok: 4, mismatched: [], invalid: [], secrets: [] });
-    expect(report.leftovers).toEqual(['responses/.3c0bf9ba81b2.json.4242.0f0f0f0f0f0f.tmp', 'responses/.tmp/3c0bf9ba81b2.4242.a1b2c3d4e5f6.tmp']);
+    expect(report.leftovers).toEqual([
+      'responses/.3c0bf9ba81b2.json.4242.0f0f0f0f0f0f.tmp',
+      'responses/.3c0bf9ba81b2.json.4242.xyz.tmp',
+      'responses/.tmp/3c0bf9ba81b2.4242.a1b2c3d4e5f6.tmp',
+    ]);
 
     const human = await run(['verify', '--recordings', dir], { env: { COLUMNS: '400' } });
     expect(human.code).toBe(1);
     expect(human.stdout).not.toContain('all safe to commit');
-    expect(human.stdout).toContain(`✗ 4 files checked in ${dir}: 4 ok, 0 with problems; 2 leftover temp files of interrupted writes.`);
+    expect(human.stdout).toContain(`✗ 4 files checked in ${dir}: 4 ok, 0 with problems; 3 leftover temp files of interrupted writes.`);
     expect(human.stdout).toMatch(/leftover +responses\/\.tmp\/3c0bf9ba81b2\.4242\.a1b2c3d4e5f6\.tmp +temp file of a write that never finished; delete it/);
     expect(human.stdout).toMatch(/leftover +responses\/\.3c0bf9ba81b2\.json\.4242\.0f0f0f0f0f0f\.tmp/);
     const fix = human.stdout.replace(/\s+/g, ' ');

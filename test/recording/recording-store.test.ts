@@ -397,13 +397,17 @@ describe('RecordingStore memory and temp files', () => {
       gitignore: join(temp, '.gitignore'),
       other: join(dir, 'responses', 'notes.tmp'),
       recording: join(dir, 'responses', 'eee.json'),
+      // Named by no pid: only their age tells whether a writer may still be at work.
+      staleUnnamed: join(temp, 'x.tmp'),
+      youngUnnamed: join(temp, 'y.partial'),
+      staleLegacyUnnamed: join(dir, 'responses', `.fff.json.${gone}.xyz.tmp`),
     };
     for (const file of Object.values(files)) await writeFile(file, '{');
     const hourAgo = new Date(Date.now() - 3_600_000);
-    await utimes(files.stale, hourAgo, hourAgo);
+    for (const file of [files.stale, files.staleUnnamed, files.staleLegacyUnnamed]) await utimes(file, hourAgo, hourAgo);
     const store = new RecordingStore(dir);
-    expect((await store.removeLeftovers()).sort()).toEqual([files.dead, files.stale, files.legacy].sort());
-    expect((await readdir(temp)).sort()).toEqual(['.gitignore', `bbb.${process.pid}.0123456789ab.tmp`]);
+    expect((await store.removeLeftovers()).sort()).toEqual([files.dead, files.stale, files.legacy, files.staleUnnamed, files.staleLegacyUnnamed].sort());
+    expect((await readdir(temp)).sort()).toEqual(['.gitignore', `bbb.${process.pid}.0123456789ab.tmp`, 'y.partial']);
     expect((await readdir(join(dir, 'responses'))).sort()).toEqual(['.tmp', 'eee.json', 'notes.tmp']);
     expect(await new RecordingStore(join(dir, 'missing')).removeLeftovers()).toEqual([]);
   });
