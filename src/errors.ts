@@ -37,7 +37,8 @@ const ERROR_KINDS = {
   invalid_value: { status: 400, type: 'invalid_request_error' },
   missing_required_parameter: { status: 400, type: 'invalid_request_error' },
   invalid_file_format: { status: 400, type: 'invalid_request_error' },
-  file_too_large: { status: 413, type: 'invalid_request_error' },
+  // 400, not 413: what OpenAI answers for a file over its limit ("File is too large.").
+  file_too_large: { status: 400, type: 'invalid_request_error' },
   conflict: { status: 409, type: 'invalid_request_error' },
   idempotency_conflict: { status: 409, type: 'invalid_request_error' },
   method_not_allowed: { status: 405, type: 'invalid_request_error' },

@@ -85,7 +85,7 @@ describe('Files API', () => {
   it('enforces the size and line limits', async () => {
     const { client, dataDir } = await startBatchesServer({ fileMaxBytes: 1000, batchMaxLines: 3 });
     const big = await apiError(client.files.create({ file: await toFile(Buffer.alloc(1001, 0x61), 'big.txt'), purpose: 'user_data' }));
-    expect(big).toMatchObject({ status: 413, code: 'file_too_large', param: 'file' });
+    expect(big).toMatchObject({ status: 400, code: 'file_too_large', param: 'file' });
     expect(big.message).toContain('1000 bytes');
     const exact = await client.files.create({ file: await toFile(Buffer.alloc(1000, 0x61), 'exact.txt'), purpose: 'user_data' });
     expect(exact.bytes).toBe(1000);
@@ -94,7 +94,7 @@ describe('Files API', () => {
 
     const lines = [1, 2, 3, 4].map((i) => chatLine(`c${i}`, 'x')).join('\n');
     const many = await apiError(uploadText(client, lines));
-    expect(many).toMatchObject({ status: 413, code: 'file_too_large', param: 'file' });
+    expect(many).toMatchObject({ status: 400, code: 'file_too_large', param: 'file' });
     expect(many.message).toContain('4 requests');
     expect(many.message).toContain('at most 3');
 
