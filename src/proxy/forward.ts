@@ -85,7 +85,8 @@ function toRecorded(answer: UpstreamResponse, captured: Captured, headersMs: num
   const wire = headers === undefined ? { status } : { status, headers };
   if (captured.kind === 'stream') {
     const timing = { headersMs, framesMs: captured.framesMs, endMs: captured.endMs };
-    return { kind: 'stream', ...wire, ...toRecordedStream(captured.format, captured.frames), timing };
+    const lineEnd = captured.lineEnd === undefined ? {} : { lineEnd: captured.lineEnd };
+    return { kind: 'stream', ...wire, ...toRecordedStream(captured.format, captured.frames), ...lineEnd, timing };
   }
   const timing = { headersMs, endMs: captured.endMs };
   const text = Buffer.from(captured.bytes.buffer, captured.bytes.byteOffset, captured.bytes.byteLength).toString('utf8');

@@ -48,7 +48,7 @@ function render(envelope: RecordingEnvelope, id: string, path: string): Rendered
     contentType = recordedType ?? STREAM_CONTENT_TYPES[format];
     const framesMs = response.timing?.framesMs ?? [];
     frames = toWireFrames(format, response).map((frame, index) => ({
-      bytes: encoder.encode(encodeFrame(format, frame)),
+      bytes: encoder.encode(encodeFrame(format, frame, response.lineEnd)),
       // Stryker disable next-line UnaryOperator: a frame past the recorded times goes after frames 1 and last were sent, so either time has passed
       atMs: framesMs[index] ?? framesMs.at(-1) ?? 0,
     }));

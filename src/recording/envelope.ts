@@ -75,7 +75,13 @@ interface RecordedWire {
 export type RecordedResponse = RecordedWire &
   (
     | { kind: 'json'; data: JsonValue }
-    | { kind: 'stream'; chunks: JsonValue[]; frames?: RecordedFrame[] }
+    | {
+        kind: 'stream';
+        chunks: JsonValue[];
+        frames?: RecordedFrame[];
+        /** How the upstream ended an SSE stream's lines, when not with LF alone. */
+        lineEnd?: '\r\n' | '\r';
+      }
     | { kind: 'error'; data: JsonValue; message: string; errorType?: string }
   );
 
@@ -122,6 +128,7 @@ function recordedResponseInfo(endpoint: string, response: RecordedResponse): Rec
   if (response.kind === 'stream' && response.frames !== undefined) {
     info['frames'] = response.frames.map((frame) => ({ ...frame }));
   }
+  if (response.kind === 'stream' && response.lineEnd !== undefined) info['line_end'] = response.lineEnd;
   if (response.timing !== undefined) {
     const { headersMs, framesMs, endMs } = response.timing;
     info['timing'] = {
@@ -190,7 +197,8 @@ export function recordedResponse(envelope: RecordingEnvelope): RecordedResponse 
   if (response.is_streaming) {
     const chunks = Array.isArray(response.body) ? response.body.map(untag) : [untag(response.body)];
     const frames = response['frames'] as RecordedFrame[] | undefined;
-    return { kind: 'stream', status, chunks, ...(frames === undefined ? {} : { frames }), ...wire };
+    const lineEnd = response['line_end'] as '\r\n' | '\r' | undefined;
+    return { kind: 'stream', status, chunks, ...(frames === undefined ? {} : { frames }), ...(lineEnd === undefined ? {} : { lineEnd }), ...wire };
   }
   const body = response.body;
   // llama-stack stores the OpenAI model list as a plain list of tagged Model objects.
@@ -350,6 +358,10 @@ function checkWireFields(response: JsonObject, file: string): void {
     if (fromBody !== chunks) {
       throw invalidRecording(file, `response.frames takes ${fromBody} chunks from response.body, which holds ${chunks}`);
     }
+  }
+  const lineEnd = response['line_end'];
+  if (lineEnd !== undefined && lineEnd !== '\r\n' && lineEnd !== '\r') {
+    throw invalidRecording(file, 'response.line_end must be "\\r\\n" or "\\r" (a stream whose lines end in LF has none)');
   }
   const timing = response['timing'];
   if (timing !== undefined) {

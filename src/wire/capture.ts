@@ -1,12 +1,12 @@
 import type { FrameDecoder, WireFrame } from './frame.js';
 import { createNdjsonDecoder } from './ndjson.js';
-import { createSseDecoder } from './sse.js';
+import { createSseDecoder, type SseDecoder, type SseLineEnd } from './sse.js';
 import type { StreamFormat } from './stream-format.js';
 
 /** What a capture kept of an answer, with times in milliseconds since the request was sent. */
 export type Captured =
   | { kind: 'body'; bytes: Uint8Array; endMs: number }
-  | { kind: 'stream'; format: StreamFormat; frames: WireFrame[]; framesMs: number[]; endMs: number }
+  | { kind: 'stream'; format: StreamFormat; frames: WireFrame[]; framesMs: number[]; endMs: number; lineEnd?: SseLineEnd }
   | { kind: 'dropped'; reason: string };
 
 /**
@@ -44,12 +44,14 @@ export function createCapture({ format, maxBytes, startedAt }: CaptureOptions): 
   const framesMs: number[] = [];
   const textDecoder = new TextDecoder();
   let decoder: FrameDecoder | undefined;
+  let sse: SseDecoder | undefined;
   if (format !== undefined) {
     const onFrame = (frame: WireFrame): void => {
       frames.push(frame);
       framesMs.push(since());
     };
-    decoder = format === 'sse' ? createSseDecoder(onFrame) : createNdjsonDecoder(onFrame);
+    if (format === 'sse') sse = createSseDecoder(onFrame);
+    decoder = sse ?? createNdjsonDecoder(onFrame);
   }
   const decode = (run: () => void): void => {
     try {
@@ -82,7 +84,8 @@ export function createCapture({ format, maxBytes, startedAt }: CaptureOptions): 
       if (dropped !== undefined) return { kind: 'dropped', reason: dropped };
       const endMs = since();
       if (format === undefined) return { kind: 'body', bytes: Buffer.concat(parts, size), endMs };
-      return { kind: 'stream', format, frames, framesMs, endMs };
+      const lineEnd = sse?.lineEnd();
+      return { kind: 'stream', format, frames, framesMs, endMs, ...(lineEnd === undefined ? {} : { lineEnd }) };
     },
   };
 }

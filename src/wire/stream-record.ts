@@ -3,7 +3,7 @@ import { jsonText, type JsonValue } from '../recording/json-value.js';
 import { parseJson } from '../recording/parse-json.js';
 import type { WireFrame } from './frame.js';
 import { encodeNdjsonFrame } from './ndjson.js';
-import { encodeSseFrame } from './sse.js';
+import { encodeSseFrame, type SseLineEnd } from './sse.js';
 import type { StreamFormat } from './stream-format.js';
 
 const DONE = '[DONE]';
@@ -78,6 +78,6 @@ export function toWireFrames(format: StreamFormat, stream: RecordedStream): Wire
   });
 }
 
-export function encodeFrame(format: StreamFormat, frame: WireFrame): string {
-  return format === 'sse' ? encodeSseFrame(frame) : encodeNdjsonFrame(frame);
+export function encodeFrame(format: StreamFormat, frame: WireFrame, lineEnd?: SseLineEnd): string {
+  return format === 'sse' ? encodeSseFrame(frame, lineEnd) : encodeNdjsonFrame(frame);
 }

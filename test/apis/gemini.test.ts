@@ -142,4 +142,24 @@ describe('Gemini through record then replay', () => {
     expect(await savedRecordings(trip.recordings)).toHaveLength(2);
     expect(trip.replayed).toEqual(trip.live);
   });
+
+  it('replays an alt=sse stream with its lines ended in CRLF, as Gemini ends them', async () => {
+    const run = async (baseUrl: string) => {
+      const response = await fetch(`${baseUrl}/v1beta/models/${MODEL}:streamGenerateContent?alt=sse`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-goog-api-key': API_KEY },
+        body: JSON.stringify({ contents: [{ role: 'user', parts: [{ text: 'line ends' }] }] }),
+      });
+      return response.text();
+    };
+    const trip = await recordThenReplay(() => startGeminiFake({ apiKey: API_KEY }), run);
+    expect(trip.live).toMatch(/^data: \{.*\}\r\n\r\ndata: /);
+    expect(trip.live).not.toMatch(/[^\r]\n/);
+    const [saved] = await savedRecordings(trip.recordings);
+    expect(saved?.['response']?.['line_end']).toBe('\r\n');
+    // Byte for byte but for the spacing inside the JSON, which replay sends compact.
+    const compact = (text: string) => text.replace(/^data: ([^\r\n]*)/gm, (_line, json: string) => `data: ${JSON.stringify(JSON.parse(json))}`);
+    expect(trip.replayed).not.toMatch(/[^\r]\n/);
+    expect(compact(trip.replayed)).toBe(compact(trip.live));
+  });
 });

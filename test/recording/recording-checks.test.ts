@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseRecording, recordedResponse } from '../../src/recording/envelope.js';
 
-// The fields llm-replay writes beyond llama-stack's (status, headers, frames, timing, repeat) are
+// The fields llm-replay writes beyond llama-stack's (status, headers, frames, line end, timing, repeat) are
 // checked when a file is read, so a replay can trust them; a file that breaks one is refused,
 // naming the file and the field.
 
@@ -38,6 +38,8 @@ describe('a recording file', () => {
     [{ timing: { headers_ms: 1, end_ms: 2, frames_ms: 3 } }, 'response.timing must hold whole milliseconds: headers_ms, end_ms and a frames_ms list'],
     [{ timing: { headers_ms: 1, end_ms: 2, frames_ms: [1, 'x'] } }, 'response.timing must hold whole milliseconds: headers_ms, end_ms and a frames_ms list'],
     [{ timing: [] }, 'response.timing must hold whole milliseconds: headers_ms, end_ms and a frames_ms list'],
+    [{ line_end: '\n' }, 'response.line_end must be "\\r\\n" or "\\r" (a stream whose lines end in LF has none)'],
+    [{ line_end: 13 }, 'response.line_end must be "\\r\\n" or "\\r" (a stream whose lines end in LF has none)'],
     [{ is_exception: 'yes' }, 'response.is_exception must be true or false'],
     [{ body: null, is_exception: true, exception_message: 5 }, 'response.exception_message must be a string'],
   ])('with %j is refused', (response, problem) => {
@@ -65,6 +67,7 @@ describe('a recording file', () => {
         status_code: 599,
         headers: { 'content-type': 'text/event-stream', 'x-request-id': 'r' },
         frames: [{ event: 'e', id: '1' }, { data: 'tail' }],
+        line_end: '\r\n',
         timing: { headers_ms: 0, frames_ms: [1, 2], end_ms: 3 },
       },
       { repeat: 2, test_id: null },
@@ -75,6 +78,7 @@ describe('a recording file', () => {
       status: 599,
       chunks: [{ a: expect.anything() }],
       frames: [{ event: 'e', id: '1' }, { data: 'tail' }],
+      lineEnd: '\r\n',
       headers: { 'content-type': 'text/event-stream', 'x-request-id': 'r' },
       timing: { headersMs: 0, framesMs: [1, 2], endMs: 3 },
     });

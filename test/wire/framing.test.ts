@@ -33,6 +33,37 @@ describe('SSE framing', () => {
     ]);
   });
 
+  it('tells the line end of the first line when it is CRLF or CR, wherever the network cuts it', () => {
+    const lineEnd = (pieces: string[]) => {
+      const decoder = createSseDecoder(() => undefined);
+      for (const piece of pieces) decoder.feed(piece);
+      decoder.end();
+      return decoder.lineEnd();
+    };
+    expect(lineEnd(['data: {"a":1}\n\n'])).toBeUndefined();
+    expect(lineEnd(['data: {"a":1}\r\n\r\n'])).toBe('\r\n');
+    expect(lineEnd(['data: {"a":1}\r\rdata: 2\r\r'])).toBe('\r');
+    expect(lineEnd(['data: {"a":', '1}\r', '\n\r\n'])).toBe('\r\n');
+    expect(lineEnd(['data: {"a":1}\r', '', 'data: 2\r\r'])).toBe('\r');
+    expect(lineEnd(['data: {"a":1}\r'])).toBe('\r');
+    expect(lineEnd(['', 'data: x'])).toBeUndefined();
+    // The first line decides: a stream that changes its line ends later keeps the first.
+    expect(lineEnd(['data: 1\n\ndata: 2\r\n\r\n'])).toBeUndefined();
+  });
+
+  it('encodes with the line end it is given, and decodes back to the same frames', () => {
+    const frame = { event: 'e', id: '1', data: 'two\nlines' };
+    expect(encodeSseFrame(frame, '\r\n')).toBe('event: e\r\nid: 1\r\ndata: two\r\ndata: lines\r\n\r\n');
+    expect(encodeSseFrame(frame, '\r')).toBe('event: e\rid: 1\rdata: two\rdata: lines\r\r');
+    expect(decodeSse(encodeSseFrame(frame, '\r\n') + encodeSseFrame(frame, '\r\n'))).toEqual([frame, frame]);
+    const capture = createCapture({ format: 'sse', maxBytes: 1_000, startedAt: performance.now() });
+    capture.push(bytes('data: {"a":1}\r\n\r\n'));
+    expect(capture.finish()).toMatchObject({ kind: 'stream', lineEnd: '\r\n', frames: [{ data: '{"a":1}' }] });
+    const plain = createCapture({ format: 'sse', maxBytes: 1_000, startedAt: performance.now() });
+    plain.push(bytes('data: {"a":1}\n\n'));
+    expect(plain.finish()).not.toHaveProperty('lineEnd');
+  });
+
   it('drops a last event that lacks its blank line, as the SSE spec and the official clients do', () => {
     expect(decodeSse('data: {"a":1}\n\ndata: {"b":2}\n')).toEqual([{ data: '{"a":1}' }]);
   });
@@ -43,7 +74,7 @@ describe('SSE framing', () => {
       { id: 'abc', data: 'two\nlines' },
       { data: '' + 'x'.repeat(3) },
     ];
-    expect(decodeSse(frames.map(encodeSseFrame).join(''))).toEqual(frames);
+    expect(decodeSse(frames.map((frame) => encodeSseFrame(frame)).join(''))).toEqual(frames);
     expect(encodeSseFrame({ event: 'ping', data: '{"type": "ping"}' })).toBe('event: ping\ndata: {"type": "ping"}\n\n');
   });
 });
