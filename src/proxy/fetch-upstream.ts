@@ -2,6 +2,7 @@ import { LlmReplayError } from '../errors.js';
 import { HOP_BY_HOP } from './hop-by-hop.js';
 import { outgoingHeaders } from './outgoing-headers.js';
 import { clientGone, headersTimeout, idleTimeout, type Upstream, type UpstreamTimeouts } from './upstream.js';
+import { idleWatched, startTimer } from './upstream-timers.js';
 
 export interface FetchUpstreamOptions {
   /** Api key sent in place of the client's, in the header the client used (`Authorization: Bearer` when it used none). */
@@ -45,7 +46,7 @@ export function createFetchUpstream(base: string, options: FetchUpstreamOptions)
       if (signal?.aborted === true) onClientGone();
       // Stryker disable next-line ObjectLiteral,BooleanLiteral: the finally below removes the listener, and a signal aborts once anyway
       signal?.addEventListener('abort', onClientGone, { once: true });
-      const headersTimer = setTimeout(() => expire(headersTimeout(url, timeouts.headers)), timeouts.headers);
+      const headersTimer = startTimer(timeouts.headers, () => expire(headersTimeout(url, timeouts.headers)));
       let response: Response;
       try {
         const request = prepare(url, { method, headers: outgoing, signal: controller.signal, ...(hasBody ? { body } : {}) });
@@ -71,7 +72,7 @@ export function createFetchUpstream(base: string, options: FetchUpstreamOptions)
       return {
         status: response.status,
         headers: responseHeaders,
-        body: chunksOf(response.body, {
+        body: idleWatched(response.body, {
           idleMs: timeouts.idle,
           onIdle: () => expire(idleTimeout(url, timeouts.idle)),
           timedOut: () => timedOut,
@@ -81,41 +82,4 @@ export function createFetchUpstream(base: string, options: FetchUpstreamOptions)
     },
     close: async () => undefined,
   };
-}
-
-interface BodyWatch {
-  idleMs: number;
-  /** Called when no piece arrives for `idleMs`; it aborts the read in progress. */
-  onIdle: () => void;
-  /** The timeout that aborted the exchange, if one did. */
-  timedOut: () => LlmReplayError | undefined;
-}
-
-/** A response body as an async iterable whose `return()` cancels the transfer. */
-async function* chunksOf(body: ReadableStream<Uint8Array> | null, watch: BodyWatch): AsyncGenerator<Uint8Array> {
-  if (body === null) return;
-  const reader = body.getReader();
-  let finished = false;
-  try {
-    for (;;) {
-      const timer = setTimeout(watch.onIdle, watch.idleMs);
-      let step: Awaited<ReturnType<typeof reader.read>>;
-      try {
-        step = await reader.read();
-      } catch (error) {
-        throw watch.timedOut() ?? error;
-      } finally {
-        clearTimeout(timer);
-      }
-      if (step.done) {
-        // Stryker disable next-line BooleanLiteral: cancelling the reader of a stream that has ended does nothing
-        finished = true;
-        return;
-      }
-      yield step.value;
-    }
-  } finally {
-    if (!finished) await reader.cancel().catch(() => undefined);
-    reader.releaseLock();
-  }
 }

@@ -2,6 +2,7 @@ import { Agent, request as undiciRequest } from 'undici';
 import { LlmReplayError } from '../errors.js';
 import { HOP_BY_HOP } from './hop-by-hop.js';
 import { outgoingHeaders, type UpstreamCredentials } from './outgoing-headers.js';
+import { idleWatched, startTimer } from './upstream-timers.js';
 
 export interface UpstreamRequest {
   method: string;
@@ -66,7 +67,8 @@ const errorCode = (error: unknown): string | undefined => (error as { code?: str
 
 /** Forwards to one upstream through a keep-alive pool, with timeouts to headers and between body pieces. */
 export function createUpstream(base: string, credentials: UpstreamCredentials, timeouts: UpstreamTimeouts): Upstream {
-  const agent = new Agent({ keepAliveTimeout: 30_000, connections: 128, headersTimeout: timeouts.headers, bodyTimeout: timeouts.idle });
+  // The timeouts are kept here (upstream-timers.ts), not by undici.
+  const agent = new Agent({ keepAliveTimeout: 30_000, connections: 128, headersTimeout: 0, bodyTimeout: 0 });
   const trimmed = base.replace(/\/+$/, '');
   const urlFor = (pathAndQuery: string): string => trimmed + pathAndQuery;
   return {
@@ -76,14 +78,21 @@ export function createUpstream(base: string, credentials: UpstreamCredentials, t
       const outgoing: Record<string, string> = {};
       outgoingHeaders(headers, credentials).forEach((value, name) => (outgoing[name] = value));
       const url = urlFor(pathAndQuery);
+      // One controller for the whole exchange: the client leaving (while headers are awaited), or a timeout.
+      const controller = new AbortController();
+      let timedOut: LlmReplayError | undefined;
+      const expire = (error: LlmReplayError): void => {
+        timedOut = error;
+        controller.abort(error);
+      };
       // The client's signal covers the wait for headers only: once they are here, the recorder decides
       // (it may read an answer that is ending to its end, to save it).
-      const controller = new AbortController();
       // Stryker disable next-line OptionalChaining: only the signal's own abort event calls this, so the signal is there
       const onClientGone = (): void => controller.abort(signal?.reason);
       if (signal?.aborted === true) onClientGone();
       // Stryker disable next-line ObjectLiteral,BooleanLiteral: the finally below removes the listener, and a signal aborts once anyway
       signal?.addEventListener('abort', onClientGone, { once: true });
+      const headersTimer = startTimer(timeouts.headers, () => expire(headersTimeout(url, timeouts.headers)));
       try {
         const response = await undiciRequest(url, {
           method: method as 'POST',
@@ -100,12 +109,16 @@ export function createUpstream(base: string, credentials: UpstreamCredentials, t
         return {
           status: response.statusCode,
           headers: responseHeaders,
-          body: idleChecked(response.body, url, timeouts.idle),
+          body: idleWatched(response.body, {
+            idleMs: timeouts.idle,
+            onIdle: () => expire(idleTimeout(url, timeouts.idle)),
+            timedOut: () => timedOut,
+          }),
           cancel: () => response.body.destroy(),
         };
       } catch (error) {
+        if (timedOut !== undefined) throw timedOut;
         if (signal?.aborted === true) throw clientGone(url, error);
-        if (errorCode(error) === 'UND_ERR_HEADERS_TIMEOUT') throw headersTimeout(url, timeouts.headers, error);
         const reason = error instanceof Error ? (errorCode(error) ?? error.message) : String(error);
         throw new LlmReplayError(
           'upstream_unreachable',
@@ -113,19 +126,10 @@ export function createUpstream(base: string, credentials: UpstreamCredentials, t
           { cause: error },
         );
       } finally {
+        clearTimeout(headersTimer);
         signal?.removeEventListener('abort', onClientGone);
       }
     },
     close: () => agent.close(),
   };
-}
-
-/** undici's body, with its idle timeout reported as `upstream_timeout`. */
-async function* idleChecked(body: AsyncIterable<Uint8Array>, url: string, idleMs: number): AsyncGenerator<Uint8Array> {
-  try {
-    yield* body;
-  } catch (error) {
-    if (errorCode(error) === 'UND_ERR_BODY_TIMEOUT') throw idleTimeout(url, idleMs, error);
-    throw error;
-  }
 }

@@ -1,9 +1,9 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { createFetchUpstream } from '../../src/proxy/fetch-upstream.js';
 import { createUpstream, type Upstream } from '../../src/proxy/upstream.js';
 import type { ApiFake } from '../support/api-fakes/http-fake.js';
 import { bodyText, closeAfterEach, startFake, type Answer } from '../support/recorder-rig.js';
-import { eventually } from '../support/waiting.js';
+import { eventually, settlesNow, settlesWithin } from '../support/waiting.js';
 
 // The two ways to reach an upstream, held to the same contract: what goes out (method, body,
 // headers less hop-by-hop ones, the key as configured), what comes back, and how each failure is
@@ -117,6 +117,58 @@ describe.each(KINDS)('the %s upstream', (_kind, make) => {
     const failure = await failureOf(bodyText(answer));
     expect(failure).toMatchObject({ code: 'upstream_timeout' });
     expect(failure.message).toMatch(new RegExp(`^The upstream at ${server.url}/silent sent nothing for 150 ms in the middle of its answer, so it was cut; nothing was saved\\.`));
+  });
+
+  it('keeps both timeouts to the millisecond on its own timers (undici’s tick about twice a second)', async () => {
+    let arrived: () => void = () => undefined;
+    const reached = new Promise<void>((done) => (arrived = done));
+    const server = await fake((request, res) => {
+      if (request.path === '/silent') {
+        res.writeHead(200, { 'content-type': 'application/x-ndjson' });
+        res.write('{"n":1}\n');
+      } else arrived();
+    });
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      const upstream = make(server.url, { timeouts: { headers: 1_000, idle: 1_000 } });
+      running.push(upstream);
+      const late = failureOf(upstream.send({ method: 'GET', pathAndQuery: '/slow', headers: new Headers(), body: undefined }));
+      expect(await settlesNow(reached)).toBe(true);
+      vi.advanceTimersByTime(999);
+      // Longer than the timeout in real time: a timer of undici's own would have fired by now.
+      expect(await settlesWithin(late, 1_500)).toBe(false);
+      vi.advanceTimersByTime(1);
+      expect(await settlesNow(late)).toBe(true);
+      expect(await late).toMatchObject({ code: 'upstream_timeout' });
+
+      const answer = await upstream.send({ method: 'GET', pathAndQuery: '/silent', headers: new Headers(), body: undefined });
+      const pieces = answer.body[Symbol.asyncIterator]();
+      expect(new TextDecoder().decode((await pieces.next()).value)).toBe('{"n":1}\n');
+      const cut = failureOf(pieces.next());
+      vi.advanceTimersByTime(999);
+      expect(await settlesWithin(cut, 1_500)).toBe(false);
+      vi.advanceTimersByTime(1);
+      expect(await settlesNow(cut)).toBe(true);
+      expect(await cut).toMatchObject({ code: 'upstream_timeout' });
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('never times out when a timeout is longer than a timer can wait (2^31 ms and up)', async () => {
+    const server = await fake(async (_request, res) => {
+      await new Promise((done) => setTimeout(done, 50));
+      res.writeHead(200, { 'content-type': 'application/x-ndjson' });
+      res.write('{"n":1}\n');
+      await new Promise((done) => setTimeout(done, 50));
+      res.end('{"n":2}\n');
+    });
+    for (const ms of [2 ** 31, 99_999_999_999]) {
+      const upstream = make(server.url, { timeouts: { headers: ms, idle: ms } });
+      running.push(upstream);
+      const answer = await upstream.send({ method: 'GET', pathAndQuery: '/slow', headers: new Headers(), body: undefined });
+      expect(await bodyText(answer)).toBe('{"n":1}\n{"n":2}\n');
+    }
   });
 
   it('answers request_aborted when the client leaves before the headers, and cancels the upstream request', async () => {
