@@ -1,4 +1,4 @@
-import { LlmReplayError, toLlmReplayError } from '../errors.js';
+import { LlmReplayError } from '../errors.js';
 import type { Mode, RecordErrors } from '../options.js';
 import type { RecordedResponse } from '../recording/envelope.js';
 import { isJsonObject, type JsonValue } from '../recording/json-value.js';
@@ -148,7 +148,9 @@ export async function forward(request: Outgoing, options: ForwardOptions): Promi
     try {
       await options.save(recorded);
     } catch (error) {
-      options.warn(`${where}: ${notSaved}: ${toLlmReplayError(error).message}`);
+      // A write that failed (EACCES, ENOSPC) is a reason, not a crash: said as the file system said it.
+      const reason = error instanceof Error ? error.message.replace(/\.?$/, '.') : `${String(error)}.`;
+      options.warn(`${where}: ${notSaved}: ${reason}`);
     }
   };
   const finish = (): Promise<void> => save().finally(settle);

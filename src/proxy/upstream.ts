@@ -57,7 +57,7 @@ export function headersTimeout(url: string, ms: number, cause?: unknown): LlmRep
 export function idleTimeout(url: string, ms: number, cause?: unknown): LlmReplayError {
   return new LlmReplayError(
     'upstream_timeout',
-    `The upstream at ${url} sent nothing for ${ms} ms in the middle of its answer, so it was cut; nothing was saved. Raise --upstream-idle-timeout (LLM_REPLAY_UPSTREAM_IDLE_TIMEOUT) for slower models.`,
+    `The upstream at ${url} sent nothing for ${ms} ms in the middle of its answer, so it was cut. Raise --upstream-idle-timeout (LLM_REPLAY_UPSTREAM_IDLE_TIMEOUT) for slower models.`,
     cause === undefined ? {} : { cause },
   );
 }

@@ -10,7 +10,8 @@ const errnoOf = (error: unknown): string => (error as NodeJS.ErrnoException).cod
  * Checks the recordings folder before the first request, so a mistake costs
  * nothing: record modes must be able to write there (a paid answer that
  * cannot be saved is lost), and a folder that is a file is refused in every
- * mode. Returns warnings for the ready line (a replay folder that does not exist).
+ * mode. Returns warnings for the ready line (a replay folder that does not
+ * exist, a `responses` that is a file).
  */
 export async function checkRecordingsFolder(options: ResolvedServerOptions): Promise<string[]> {
   const dir = resolve(options.recordings);
@@ -21,8 +22,16 @@ export async function checkRecordingsFolder(options: ResolvedServerOptions): Pro
       `The recordings folder ${dir} is a file, not a folder. Point --recordings (LLM_REPLAY_RECORDINGS) at a folder.`,
     );
   }
+  const responses = join(dir, 'responses');
+  const responsesStats = await stat(responses).catch(() => undefined);
+  const responsesIsFile = responsesStats !== undefined && !responsesStats.isDirectory();
   if (options.mode === 'record' || options.mode === 'record-if-missing') {
-    const responses = join(dir, 'responses');
+    if (responsesIsFile) {
+      throw new LlmReplayError(
+        'recordings_not_writable',
+        `Cannot write recordings to ${responses}: it is a file, not a folder, so answers in ${options.mode} mode would be paid for and lost. Move or rename that file, or point --recordings (LLM_REPLAY_RECORDINGS) at another folder.`,
+      );
+    }
     const probe = join(responses, `.write-check.${process.pid}.${randomBytes(4).toString('hex')}`);
     try {
       await mkdir(responses, { recursive: true });
@@ -36,6 +45,9 @@ export async function checkRecordingsFolder(options: ResolvedServerOptions): Pro
       );
     }
     return [];
+  }
+  if (responsesIsFile) {
+    return [`${responses} is a file, not a folder, so no recording in it can be served. Move or rename that file, or point --recordings (LLM_REPLAY_RECORDINGS) at your recordings.`];
   }
   if (stats === undefined && options.mode === 'replay') {
     return [

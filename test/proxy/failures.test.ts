@@ -194,6 +194,8 @@ describe('a paid answer is never lost', () => {
       const id = response.headers.get('x-llm-replay-id')!;
       expect(warnings[index]).toContain(`not saved as ${id} (${join(dir, 'responses', `${id}.json`)})`);
       expect(warnings[index]).toContain('ENOSPC: no space left on device');
+      // The file system's reason as it gave it: a full disk is no crash of llm-replay's.
+      expect(warnings[index]).not.toContain('unexpectedly');
     }
   });
 
@@ -234,13 +236,21 @@ describe('start-up checks', () => {
       (error: unknown) => error,
     );
     expect((failure as LlmReplayError).code).toBe('recordings_not_writable');
-    expect((failure as LlmReplayError).message).toMatch(/Cannot write recordings to .*responses \((ENOTDIR|EEXIST)\)/);
+    expect((failure as LlmReplayError).message).toBe(
+      `Cannot write recordings to ${join(recordings, 'responses')}: it is a file, not a folder, so answers in record mode would be paid for and lost. Move or rename that file, or point --recordings (LLM_REPLAY_RECORDINGS) at another folder.`,
+    );
   });
 
-  it('warns under the ready line when the replay folder does not exist', async () => {
+  it('warns under the ready line when the replay folder does not exist, or its responses/ is a file', async () => {
     const missing = join(await tempDir(), 'nope');
     const server = await serve({ recordings: missing });
     expect(server.warnings).toEqual([expect.stringContaining(`the recordings folder ${missing} does not exist`)]);
+    const recordings = await tempDir();
+    await writeFile(join(recordings, 'responses'), '');
+    const blocked = await serve({ recordings });
+    expect(blocked.warnings).toEqual([
+      `${join(recordings, 'responses')} is a file, not a folder, so no recording in it can be served. Move or rename that file, or point --recordings (LLM_REPLAY_RECORDINGS) at your recordings.`,
+    ]);
   });
 
   it('names --port and LLM_REPLAY_PORT when the port is taken', async () => {
