@@ -46,19 +46,17 @@ export function clientGone(url: string, cause: unknown): LlmReplayError {
   return new LlmReplayError('request_aborted', `The client closed its request to ${url} before the upstream answered; the upstream request was cancelled.`, { cause });
 }
 
-export function headersTimeout(url: string, ms: number, cause?: unknown): LlmReplayError {
+export function headersTimeout(url: string, ms: number): LlmReplayError {
   return new LlmReplayError(
     'upstream_timeout',
     `The upstream at ${url} sent no response headers within ${ms} ms; nothing was saved. If the model is still loading, raise --upstream-timeout (LLM_REPLAY_UPSTREAM_TIMEOUT).`,
-    cause === undefined ? {} : { cause },
   );
 }
 
-export function idleTimeout(url: string, ms: number, cause?: unknown): LlmReplayError {
+export function idleTimeout(url: string, ms: number): LlmReplayError {
   return new LlmReplayError(
     'upstream_timeout',
     `The upstream at ${url} sent nothing for ${ms} ms in the middle of its answer, so it was cut. Raise --upstream-idle-timeout (LLM_REPLAY_UPSTREAM_IDLE_TIMEOUT) for slower models.`,
-    cause === undefined ? {} : { cause },
   );
 }
 
