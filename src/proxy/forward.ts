@@ -71,10 +71,17 @@ function parseOrText(text: string): JsonValue {
   }
 }
 
-/** An SSE `event: error` inside a 200 stream (Anthropic's overloaded or api errors): as transient as a 5xx. */
-function hasErrorEvent(recorded: RecordedResponse): boolean {
+/**
+ * A failure reported inside a 200 stream, as transient as a 5xx: an SSE
+ * `event: error` (Anthropic's overloaded or api errors, the Responses API's)
+ * or a chunk that is an error object (`{"error": …}` from OpenAI-compatible
+ * servers, Gemini and Ollama).
+ */
+function carriesError(recorded: RecordedResponse): boolean {
+  if (recorded.kind !== 'stream') return false;
   // Stryker disable next-line ArrayDeclaration: frames are left out of a stream only when none has an event, so the fallback is searched for nothing
-  return recorded.kind === 'stream' && (recorded.frames ?? []).some((frame) => frame.event === 'error');
+  if ((recorded.frames ?? []).some((frame) => frame.event === 'error')) return true;
+  return recorded.chunks.some((chunk) => isJsonObject(chunk) && chunk['error'] !== undefined && chunk['error'] !== null);
 }
 
 /** What to save for a captured answer, or why it cannot be saved. */
@@ -144,7 +151,7 @@ export async function forward(request: Outgoing, options: ForwardOptions): Promi
       options.warn(`${where}: ${notSaved}: ${recorded}.`);
       return;
     }
-    if (hasErrorEvent(recorded) && options.recordErrors !== 'transient') return;
+    if (carriesError(recorded) && options.recordErrors !== 'transient') return;
     try {
       await options.save(recorded);
     } catch (error) {

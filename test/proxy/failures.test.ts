@@ -296,6 +296,25 @@ describe('transient upstream errors', () => {
     expect(replayed.headers.get('x-request-id')).toBe('req_1');
     expect(((await replayed.json()) as { error: { message: string } }).error.message).toBe('slow down');
   });
+
+  it.each([
+    ['an OpenAI-compatible SSE stream', 'text/event-stream', 'data: {"choices":[{"delta":{"content":"Hel"}}]}\n\ndata: {"error":{"message":"model crashed","type":"server_error"}}\n\n'],
+    ['an Ollama NDJSON stream', 'application/x-ndjson', '{"message":{"content":"Hel"},"done":false}\n{"error":"llama runner process has terminated"}\n'],
+  ])('treats an error object inside %s like event: error: relayed, saved only with recordErrors: transient', async (_name, type, body) => {
+    const failing = await scripted((res) => {
+      res.writeHead(200, { 'content-type': type });
+      res.end(body);
+    });
+    const recordings = await tempDir();
+    const server = await serve({ mode: 'record-if-missing', upstream: failing.url, recordings });
+    expect(await (await chat(server.url)).text()).toBe(body);
+    expect(await files(recordings)).toEqual([]);
+    const keeping = await serve({ mode: 'record-if-missing', upstream: failing.url, recordings, recordErrors: 'transient' });
+    expect(await (await chat(keeping.url)).text()).toBe(body);
+    expect(await files(recordings)).toHaveLength(1);
+    expect(await (await chat((await serve({ recordings })).url)).text()).toBe(body);
+    expect(failing.received).toBe(2);
+  });
 });
 
 describe('replay timing', () => {
