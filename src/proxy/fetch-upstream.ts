@@ -69,6 +69,8 @@ export function createFetchUpstream(base: string, options: FetchUpstreamOptions)
       response.headers.forEach((value, name) => {
         if (!HOP_BY_HOP.has(name)) responseHeaders.append(name, value);
       });
+      // fetch hands the body over decompressed, under the headers of the compressed one.
+      responseHeaders.delete('content-encoding');
       return {
         status: response.status,
         headers: responseHeaders,

@@ -38,9 +38,9 @@ export interface ForwardOptions {
 }
 
 /**
- * A plain answer is relayed as received but a fetch upstream hands bodies over
- * already decompressed, so the upstream's length and encoding need not
- * describe what the client gets.
+ * Upstreams hand bodies over decompressed (and relaying may change how a
+ * body is cut), so the upstream's length and encoding need not describe what
+ * the client gets.
  */
 const UPSTREAM_DROPPED_HEADERS = ['content-length', 'content-encoding'];
 

@@ -1,4 +1,4 @@
-import { Agent, request as undiciRequest } from 'undici';
+import { Agent, interceptors, request as undiciRequest } from 'undici';
 import { LlmReplayError } from '../errors.js';
 import { HOP_BY_HOP } from './hop-by-hop.js';
 import { outgoingHeaders, type UpstreamCredentials } from './outgoing-headers.js';
@@ -65,8 +65,11 @@ const errorCode = (error: unknown): string | undefined => (error as { code?: str
 
 /** Forwards to one upstream through a keep-alive pool, with timeouts to headers and between body pieces. */
 export function createUpstream(base: string, credentials: UpstreamCredentials, timeouts: UpstreamTimeouts): Upstream {
-  // The timeouts are kept here (upstream-timers.ts), not by undici.
-  const agent = new Agent({ keepAliveTimeout: 30_000, connections: 128, headersTimeout: 0, bodyTimeout: 0 });
+  // The timeouts are kept here (upstream-timers.ts), not by undici. An upstream that compresses although asked
+  // for identity is decompressed, errors too, as fetch would: answers are relayed uncompressed and parsed to be saved.
+  const agent = new Agent({ keepAliveTimeout: 30_000, connections: 128, headersTimeout: 0, bodyTimeout: 0 }).compose(
+    interceptors.decompress({ skipErrorResponses: false }),
+  );
   const trimmed = base.replace(/\/+$/, '');
   const urlFor = (pathAndQuery: string): string => trimmed + pathAndQuery;
   return {

@@ -1,3 +1,4 @@
+import { gzipSync } from 'node:zlib';
 import { describe, expect, it, vi } from 'vitest';
 import { createFetchUpstream } from '../../src/proxy/fetch-upstream.js';
 import { createUpstream, type Upstream } from '../../src/proxy/upstream.js';
@@ -169,6 +170,23 @@ describe.each(KINDS)('the %s upstream', (_kind, make) => {
       const answer = await upstream.send({ method: 'GET', pathAndQuery: '/slow', headers: new Headers(), body: undefined });
       expect(await bodyText(answer)).toBe('{"n":1}\n{"n":2}\n');
     }
+  });
+
+  it('decompresses an answer the upstream compressed although asked for identity, errors too', async () => {
+    const server = await fake((request, res) => {
+      const status = request.path === '/error' ? 429 : 200;
+      res.writeHead(status, { 'content-type': 'application/json', 'content-encoding': 'gzip' });
+      res.end(gzipSync(`{"path":"${request.path}"}`));
+    });
+    const upstream = make(server.url, {});
+    running.push(upstream);
+    for (const [path, status] of [['/ok', 200], ['/error', 429]] as const) {
+      const answer = await upstream.send({ method: 'GET', pathAndQuery: path, headers: new Headers(), body: undefined });
+      expect(answer.status).toBe(status);
+      expect(answer.headers.get('content-encoding')).toBeNull();
+      expect(await bodyText(answer)).toBe(`{"path":"${path}"}`);
+    }
+    expect(server.requests.map((request) => request.headers['accept-encoding'])).toEqual(['identity', 'identity']);
   });
 
   it('answers request_aborted when the client leaves before the headers, and cancels the upstream request', async () => {
