@@ -9,10 +9,13 @@ export interface TestRunHintInput {
   upstream: string;
 }
 
+/** What npm (and pnpm) set `npm_lifecycle_event` to when no package script ran: `npx vitest run`, `npm exec vitest`. */
+const NOT_SCRIPTS = new Set(['', 'npx', 'exec', 'dlx']);
+
 /** The package script that runs the tests, as the user types it (`npm test`, `pnpm run test:llm`), when one did. */
 function scriptCommand(env: Record<string, string | undefined>): string | undefined {
   const script = env['npm_lifecycle_event'];
-  if (script === undefined || script === '') return undefined;
+  if (script === undefined || NOT_SCRIPTS.has(script)) return undefined;
   const manager = /^(pnpm|yarn|bun)\//.exec(env['npm_config_user_agent'] ?? '')?.[1] ?? 'npm';
   return script === 'test' ? `${manager} test` : `${manager} run ${script}`;
 }

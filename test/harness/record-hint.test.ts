@@ -18,6 +18,10 @@ describe('how a miss in a test run says to record', () => {
       /^run LLM_REPLAY_MODE=record-if-missing pnpm run test:llm;/,
     );
     expect(testRunRecordHint({ env: {}, runner: 'vitest', upstream })).toMatch(/^run LLM_REPLAY_MODE=record-if-missing npx vitest run;/);
+    // npx and npm exec set the variable too, to no script's name.
+    for (const event of ['npx', 'exec']) {
+      expect(testRunRecordHint({ env: { npm_lifecycle_event: event }, runner: 'vitest', upstream })).toMatch(/^run LLM_REPLAY_MODE=record-if-missing npx vitest run;/);
+    }
     expect(testRunRecordHint({ env: {}, upstream })).toMatch(/^run your tests with LLM_REPLAY_MODE=record-if-missing;/);
   });
 
