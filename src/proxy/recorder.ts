@@ -1,7 +1,7 @@
 import { LlmReplayError, errorFlavorForPath, toLlmReplayError } from '../errors.js';
 import { explainRequest, missMessage, serveRecordHint } from '../inspect/explain.js';
 import type { Mode, RecordErrors, ReplayTiming } from '../options.js';
-import { createRecording, type RecordedResponse } from '../recording/envelope.js';
+import { createRecording, type RecordedResponse, type RecordingEnvelope } from '../recording/envelope.js';
 import type { JsonValue } from '../recording/json-value.js';
 import { findNumericMatch } from '../recording/numeric-match.js';
 import { SECRET_QUERY_PARAMS } from '../recording/recording-id.js';
@@ -140,12 +140,23 @@ export function createRecorder(options: RecorderOptions): Recorder {
       const key = keyOf({ method, path, search, testId, contentType: headerOf(request, 'content-type'), text, body: parsed });
       ({ id, keyPath } = key);
       const { repeat } = key;
-      if (mode === 'record-if-missing') await waitFor(inFlight.get(id));
-      // A cached recording is served without awaiting anything more.
-      let recorded = looksUp(mode) ? store.cached(id) : undefined;
-      if (recorded === undefined && looksUp(mode)) recorded = await store.read(id);
-      // Only after an exact miss: a recording equal number for number (Python's 0.0 for JavaScript's 0) answers.
-      const numeric = recorded === undefined && looksUp(mode) ? await findNumericMatch(store, { method, keyPath, body: parsed(), testId, repeat }) : undefined;
+      let recorded: RecordingEnvelope | undefined;
+      let numeric: Awaited<ReturnType<typeof findNumericMatch>>;
+      /** The recording in flight this request waited for (a minute at most), if any. */
+      let waited: Promise<void> | undefined;
+      for (;;) {
+        const pending = mode === 'record-if-missing' ? inFlight.get(id) : undefined;
+        if (pending !== undefined && pending !== waited) await waitFor((waited = pending));
+        // A cached recording is served without awaiting anything more.
+        recorded = looksUp(mode) ? store.cached(id) : undefined;
+        if (recorded === undefined && looksUp(mode)) recorded = await store.read(id);
+        // Only after an exact miss: a recording equal number for number (Python's 0.0 for JavaScript's 0) answers.
+        numeric = recorded === undefined && looksUp(mode) ? await findNumericMatch(store, { method, keyPath, body: parsed(), testId, repeat }) : undefined;
+        // An identical request that arrived with this one may have gone upstream while this one read the disk:
+        // then wait for it too. Nothing awaited between this check and `inFlight.set` below, so one pays.
+        const started = mode === 'record-if-missing' ? inFlight.get(id) : undefined;
+        if (recorded !== undefined || numeric !== undefined || started === undefined || started === waited) break;
+      }
       if (numeric !== undefined) {
         ({ id, envelope: recorded } = numeric);
         match = 'numeric';

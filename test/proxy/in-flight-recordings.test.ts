@@ -1,3 +1,5 @@
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createFetchUpstream } from '../../src/proxy/fetch-upstream.js';
 import { createRecorder } from '../../src/proxy/recorder.js';
@@ -75,5 +77,32 @@ describe('an identical request while a recording is in flight', () => {
     expect(replayed.headers.get('x-llm-replay-source')).toBe('recording');
     expect(await replayed.json()).toEqual({ answer: 'second' });
     expect(fetched).toBe(2);
+  });
+
+  it('pays once for identical requests that arrive together in-process (the msw mode), however the disk reads interleave', async () => {
+    let fetched = 0;
+    const upstream = createFetchUpstream('http://upstream.invalid', {
+      timeouts: { headers: 600_000, idle: 600_000 },
+      fetch: async () => {
+        fetched += 1;
+        await new Promise((done) => setTimeout(done, 20));
+        return new Response(`{"answer":${fetched}}`, { headers: { 'content-type': 'application/json' } });
+      },
+    });
+    const dir = await tempDir();
+    const store = new RecordingStore(dir);
+    running.push(store);
+    const recorder = createRecorder({ mode: 'record-if-missing', store, upstream, bodyLimit: 10_000, warn: () => undefined });
+    const send = (): Promise<Response> =>
+      recorder(new Request('http://proxy/v1/chat/completions', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"model":"m"}' }));
+    // Each client reads its own answer as it comes, as clients do: the recording is saved once the first is read.
+    const answers = await Promise.all(Array.from({ length: 10 }, async () => {
+      const answer = await send();
+      return { source: answer.headers.get('x-llm-replay-source'), text: await answer.text() };
+    }));
+    expect(answers.map((answer) => answer.text)).toEqual(Array.from({ length: 10 }, () => '{"answer":1}'));
+    expect(answers.filter((answer) => answer.source === 'upstream')).toHaveLength(1);
+    expect(fetched).toBe(1);
+    expect((await readdir(join(dir, 'responses'))).filter((name) => name.endsWith('.json'))).toHaveLength(1);
   });
 });
