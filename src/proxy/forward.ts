@@ -38,11 +38,10 @@ export interface ForwardOptions {
 }
 
 /**
- * Upstreams hand bodies over decompressed (and relaying may change how a
- * body is cut), so the upstream's length and encoding need not describe what
- * the client gets.
+ * Upstreams hand bodies over decompressed (and drop the encoding they
+ * decoded), so the upstream's length need not describe what the client gets.
  */
-const UPSTREAM_DROPPED_HEADERS = ['content-length', 'content-encoding'];
+const UPSTREAM_DROPPED_HEADERS = ['content-length'];
 
 const NULL_BODY_STATUSES = new Set([101, 103, 204, 205, 304]);
 
@@ -215,13 +214,15 @@ function relay(
   broken: (error: unknown) => LlmReplayError,
   abandoned: () => void,
 ): ReadableStream<Uint8Array> {
+  /** Set once the client went away: a read it left pending fails when the transfer is stopped, which is no break of the upstream's. */
+  let clientGone = false;
   return new ReadableStream<Uint8Array>({
     async pull(controller) {
       let step: IteratorResult<Uint8Array>;
       try {
         step = await iterator.next();
       } catch (error) {
-        controller.error(broken(error));
+        if (!clientGone) controller.error(broken(error));
         return;
       }
       if (step.done) {
@@ -233,6 +234,7 @@ function relay(
       controller.enqueue(step.value);
     },
     async cancel() {
+      clientGone = true;
       // The client went away: an answer that ends at once is still saved; otherwise the upstream
       // transfer stops, and nothing half-done is saved.
       if (capture !== undefined && (await drained(iterator, capture))) await finish();

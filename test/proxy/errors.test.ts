@@ -1,7 +1,7 @@
 import { copyFile, mkdir, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import OpenAI from 'openai';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { ServerOptions } from '../../src/options.js';
 import { recordingId } from '../../src/recording/recording-id.js';
 import { startServer, type RunningServer } from '../../src/server/start-server.js';
@@ -132,17 +132,22 @@ describe('bad input', () => {
     const fake = await startFakeUpstream();
     running.push(fake);
     // Far longer than the moment an abandoned answer is still read to see whether it ends.
-    fake.chunkDelayMs = 100;
+    fake.chunkDelayMs = 300;
     const server = await serve({ mode: 'record', upstream: fake.url, recordings });
-    const response = await post(
-      `${server.url}/v1/chat/completions`,
-      '{"model":"llama3.2:3b","stream":true,"messages":[{"role":"user","content":"a b c d e f g h"}]}',
-      {},
-    );
-    const reader = response.body!.getReader();
-    await reader.read();
-    await reader.cancel();
+    const client = new AbortController();
+    const response = await fetch(`${server.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"model":"llama3.2:3b","stream":true,"messages":[{"role":"user","content":"a b c d e f g h"}]}',
+      signal: client.signal,
+    });
+    const stderr = vi.spyOn(process.stderr, 'write');
+    await response.body!.getReader().read();
+    client.abort();
     await new Promise((done) => setTimeout(done, 1_200));
     expect(await savedFiles(recordings)).toEqual([]);
+    // The client left: nothing to warn of, least of all an upstream that broke off.
+    expect(stderr.mock.calls.map(([line]) => String(line)).filter((line) => line.startsWith('llm-replay:'))).toEqual([]);
+    stderr.mockRestore();
   });
 });
