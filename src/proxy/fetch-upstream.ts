@@ -1,7 +1,7 @@
 import { LlmReplayError } from '../errors.js';
 import { HOP_BY_HOP } from './hop-by-hop.js';
 import { outgoingHeaders } from './outgoing-headers.js';
-import { clientGone, headersTimeout, idleTimeout, type Upstream, type UpstreamTimeouts } from './upstream.js';
+import { clientGone, headersTimeout, idleTimeout, takeDecodedEncoding, type Upstream, type UpstreamTimeouts } from './upstream.js';
 import { idleWatched, startTimer } from './upstream-timers.js';
 
 export interface FetchUpstreamOptions {
@@ -70,7 +70,7 @@ export function createFetchUpstream(base: string, options: FetchUpstreamOptions)
         if (!HOP_BY_HOP.has(name)) responseHeaders.append(name, value);
       });
       // fetch hands the body over decompressed, under the headers of the compressed one.
-      responseHeaders.delete('content-encoding');
+      takeDecodedEncoding(responseHeaders);
       return {
         status: response.status,
         headers: responseHeaders,

@@ -1,4 +1,6 @@
-import { Agent, interceptors, request as undiciRequest } from 'undici';
+import { pipeline, type Readable } from 'node:stream';
+import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
+import { Agent, request as undiciRequest } from 'undici';
 import { LlmReplayError } from '../errors.js';
 import { HOP_BY_HOP } from './hop-by-hop.js';
 import { outgoingHeaders, type UpstreamCredentials } from './outgoing-headers.js';
@@ -65,11 +67,8 @@ const errorCode = (error: unknown): string | undefined => (error as { code?: str
 
 /** Forwards to one upstream through a keep-alive pool, with timeouts to headers and between body pieces. */
 export function createUpstream(base: string, credentials: UpstreamCredentials, timeouts: UpstreamTimeouts): Upstream {
-  // The timeouts are kept here (upstream-timers.ts), not by undici. An upstream that compresses although asked
-  // for identity is decompressed, errors too, as fetch would: answers are relayed uncompressed and parsed to be saved.
-  const agent = new Agent({ keepAliveTimeout: 30_000, connections: 128, headersTimeout: 0, bodyTimeout: 0 }).compose(
-    interceptors.decompress({ skipErrorResponses: false }),
-  );
+  // The timeouts are kept here (upstream-timers.ts), not by undici.
+  const agent = new Agent({ keepAliveTimeout: 30_000, connections: 128, headersTimeout: 0, bodyTimeout: 0 });
   const trimmed = base.replace(/\/+$/, '');
   const urlFor = (pathAndQuery: string): string => trimmed + pathAndQuery;
   return {
@@ -107,15 +106,16 @@ export function createUpstream(base: string, credentials: UpstreamCredentials, t
           if (value === undefined || HOP_BY_HOP.has(name)) continue;
           for (const item of Array.isArray(value) ? value : [value]) responseHeaders.append(name, item);
         }
+        const decoded = decodedBody(response.body, responseHeaders);
         return {
           status: response.statusCode,
           headers: responseHeaders,
-          body: idleWatched(response.body, {
+          body: idleWatched(decoded, {
             idleMs: timeouts.idle,
             onIdle: () => expire(idleTimeout(url, timeouts.idle)),
             timedOut: () => timedOut,
           }),
-          cancel: () => response.body.destroy(),
+          cancel: () => decoded.destroy(),
         };
       } catch (error) {
         if (timedOut !== undefined) throw timedOut;
@@ -133,4 +133,37 @@ export function createUpstream(base: string, credentials: UpstreamCredentials, t
     },
     close: () => agent.close(),
   };
+}
+
+/** The content encodings an upstream decodes, as fetch does (the in-process upstream's). */
+const DECODERS: Record<string, () => NodeJS.ReadWriteStream & Readable> = {
+  gzip: createGunzip,
+  'x-gzip': createGunzip,
+  deflate: createInflate,
+  br: createBrotliDecompress,
+};
+
+/**
+ * Drops `content-encoding` when the body is handed over decoded (one of
+ * DECODERS) or was never encoded (`identity`), and says which it was; an
+ * encoding nobody decodes stays, header and bytes, for the client to decode.
+ */
+export function takeDecodedEncoding(headers: Headers): string | undefined {
+  const encoding = headers.get('content-encoding')?.trim().toLowerCase();
+  if (encoding === undefined || (encoding !== 'identity' && !Object.hasOwn(DECODERS, encoding))) return undefined;
+  headers.delete('content-encoding');
+  return encoding;
+}
+
+/**
+ * The body decompressed when the upstream compressed it although asked for
+ * identity (undici, unlike fetch, hands bytes over as sent): answers are
+ * relayed decompressed and parsed to be saved.
+ */
+function decodedBody(body: Readable, headers: Headers): Readable {
+  const encoding = takeDecodedEncoding(headers);
+  const decoder = encoding === undefined ? undefined : DECODERS[encoding];
+  if (decoder === undefined) return body;
+  // Destroying the decoder (cancel) destroys the body too, and an error of either reaches the reader.
+  return pipeline(body, decoder(), () => undefined);
 }

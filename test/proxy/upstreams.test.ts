@@ -189,6 +189,18 @@ describe.each(KINDS)('the %s upstream', (_kind, make) => {
     expect(server.requests.map((request) => request.headers['accept-encoding'])).toEqual(['identity', 'identity']);
   });
 
+  it('leaves an encoding it cannot decode, header and bytes, for the client to decode', async () => {
+    const server = await fake((_request, res) => {
+      res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-encoding': 'x-custom' });
+      res.end('abc');
+    });
+    const upstream = make(server.url, {});
+    running.push(upstream);
+    const answer = await upstream.send({ method: 'GET', pathAndQuery: '/odd', headers: new Headers(), body: undefined });
+    expect(answer.headers.get('content-encoding')).toBe('x-custom');
+    expect(await bodyText(answer)).toBe('abc');
+  });
+
   it('answers request_aborted when the client leaves before the headers, and cancels the upstream request', async () => {
     let closed = false;
     const server = await fake((_request, res) => {
