@@ -56,6 +56,8 @@ export interface Recorder {
   (request: Request, context?: RecorderContext): Promise<Response>;
   /** Resolves once every forwarded answer has settled: saved, not saved, or abandoned (for a clean stop). */
   idle(): Promise<void>;
+  /** A new run of the tests begins (vitest's watch mode reran them): identical requests count from one again. */
+  newRun(): void;
 }
 
 /** Where an answer came from. */
@@ -224,5 +226,6 @@ export function createRecorder(options: RecorderOptions): Recorder {
     idle: async (): Promise<void> => {
       while (unsettled.size > 0) await Promise.all(unsettled);
     },
+    newRun: () => keyOf.newRun(),
   });
 }

@@ -37,7 +37,13 @@ export interface RequestKey {
  * skips parsing and hashing. The memo is bounded: cleared when full, which
  * only costs recomputation.
  */
-export function createKeyer(rules: MatchRules, secretParams: readonly string[]): (input: KeyInput) => RequestKey {
+/** Computes a request's key; `newRun()` starts counting identical requests from one again. */
+export interface Keyer {
+  (input: KeyInput): RequestKey;
+  newRun(): void;
+}
+
+export function createKeyer(rules: MatchRules, secretParams: readonly string[]): Keyer {
   const memo = new Map<string, string>();
   let memoChars = 0;
   /** How many times each id was asked for in this run, for `repeats: "sequence"`. */
@@ -63,7 +69,7 @@ export function createKeyer(rules: MatchRules, secretParams: readonly string[]):
     return id;
   }
 
-  return (input) => {
+  const key = (input: KeyInput): RequestKey => {
     // Stryker disable next-line StringLiteral: a shortcut: keyPathOf gives the path itself for an empty query
     const keyPath = input.search === '' ? input.path : keyPathOf(input.path, queryOf(input.search), secretParams);
     const id = plainId(input, keyPath);
@@ -72,4 +78,5 @@ export function createKeyer(rules: MatchRules, secretParams: readonly string[]):
     repeats.set(id, repeat);
     return { id: repeat === 1 ? id : hash(input, keyPath, repeat), keyPath, repeat };
   };
+  return Object.assign(key, { newRun: () => repeats.clear() });
 }

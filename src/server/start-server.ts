@@ -27,6 +27,8 @@ export interface RunningServer {
   fetch: FetchHandler;
   /** The requests being answered now (`POST /v1/chat/completions`), oldest first. */
   inFlight(): string[];
+  /** A new run of the tests begins on this server (vitest's watch mode reran them): identical requests count from one again (`repeats: "sequence"`). */
+  newRun(): void;
   /**
    * Stops accepting connections, lets batches settle and releases files.
    * Answers still being sent get `grace` milliseconds to finish (a recording
@@ -142,6 +144,7 @@ export async function startServer(options: ServerOptions = {}, embedding: Server
     warnings,
     fetch,
     // The inspector's live streams stay open until the server closes them: they are not answers to wait for.
+    newRun: () => recorder.newRun(),
     inFlight: () => [...answering].filter((req) => !req.url?.startsWith(INSPECTOR_PATH)).map((req) => `${req.method ?? 'GET'} ${pathAndSearch(req.url ?? '/').path}`),
     close({ grace = 2_000 } = {}) {
       closing ??= (async () => {

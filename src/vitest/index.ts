@@ -74,6 +74,8 @@ export interface GlobalSetupProject {
   provide(key: 'llmReplay', value: LlmReplayContext): void;
   /** The project's resolved config, to check that isolation can work. */
   config?: { setupFiles?: readonly string[] | string };
+  /** Called when watch mode reruns tests, on the server that stays up (vitest 1.4 and later). */
+  onTestsRerun?(handler: () => void): void;
 }
 
 /** The resolved path of `llm-replay/vitest/setup` (dist/vitest/setup.js, or src/vitest/setup.ts in this repository). */
@@ -144,6 +146,8 @@ export function llmReplayGlobalSetup(options: LlmReplayVitestOptions = {}): Glob
     // The openai client refuses to start without a key; replays need none.
     process.env['OPENAI_API_KEY'] ??= 'llm-replay';
     project.provide('llmReplay', context);
+    // Watch mode keeps this server across reruns: each rerun is a run of its own, whose identical requests count from one.
+    project.onTestsRerun?.(() => server.newRun());
     if (server.options.verbose) {
       process.stderr.write(`llm-replay listening on ${server.url} (mode=${context.mode}, recordings=${context.recordings})\n`);
     }

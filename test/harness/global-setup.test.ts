@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { OPTION_SPECS } from '../../src/options.js';
 import { llmReplayGlobalSetup, type LlmReplayContext } from '../../src/vitest/index.js';
+import { startFakeUpstream } from '../support/fake-upstream.js';
 import { tempDir } from '../support/temp-dir.js';
 
 afterEach(() => {
@@ -45,6 +46,39 @@ describe('llm-replay/vitest global setup', () => {
     expect(process.env['OPENAI_API_KEY']).toBeUndefined();
     expect(process.env['LLM_REPLAY_RUN_ID']).toBeUndefined();
     await expect(fetch(`${context.url}/v1/models`)).rejects.toThrow();
+  });
+
+  it('counts identical requests from one again when watch mode reruns the tests (repeats: "sequence")', async () => {
+    vi.stubEnv('LLM_REPLAY_PORT', undefined);
+    const fake = await startFakeUpstream();
+    let rerun: (() => void) | undefined;
+    const target = { ...project(), onTestsRerun: (handler: () => void) => void (rerun = handler) };
+    const teardown = await llmReplayGlobalSetup({
+      mode: 'record-if-missing',
+      upstream: fake.url,
+      recordings: await tempDir(),
+      data: await tempDir(),
+      usageLog: false,
+      config: { repeats: 'sequence' },
+    })(target);
+    const ask = async (): Promise<string | null> => {
+      const response = await fetch(`${target.provided.llmReplay!.url}/api/chat`, {
+        method: 'POST',
+        body: '{"model":"llama3.2:3b","stream":false,"messages":[{"role":"user","content":"again"}]}',
+      });
+      await response.text();
+      return response.headers.get('x-llm-replay-source');
+    };
+    try {
+      expect([await ask(), await ask()]).toEqual(['upstream', 'upstream']);
+      rerun!();
+      // The rerun's two identical requests are the first run's two, in order: both replayed.
+      expect([await ask(), await ask()]).toEqual(['recording', 'recording']);
+      expect(fake.requests).toHaveLength(2);
+    } finally {
+      await teardown();
+      await fake.close();
+    }
   });
 
   it('refuses invalid options, naming the option and the allowed values, and leaves the environment alone', async () => {
