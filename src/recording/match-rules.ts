@@ -57,7 +57,8 @@ export const NO_RULES: MatchRules = { none: true, repeats: 'off', keyBody: (requ
 const KNOWN_KEYS = ['ignore', 'replace', 'repeats', 'normalize'];
 
 function configError(source: string, why: string): LlmReplayError {
-  return new LlmReplayError('invalid_option', `Invalid matching rules in ${source}: ${why}. See "Matching rules" in docs/matching.md.`);
+  // A reason may end in its own full stop (a JSON path's error ends with an example).
+  return new LlmReplayError('invalid_option', `Invalid matching rules in ${source}: ${why.replace(/\.$/, '')}. See "Matching rules" in docs/matching.md.`);
 }
 
 /** Checks a config once and compiles its rules; `source` names where it came from, for messages. */

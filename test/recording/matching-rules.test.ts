@@ -33,6 +33,8 @@ describe('a matching rules config', () => {
     [{ replace: [{ pattern: 'a', replacement: 'b', prefix: 1 }] }, 'replace[0].prefix must be a string'],
     [{ normalize: 'x' }, '"normalize" must be a function (programmatic use only)'],
     [{ ignore: [], extra: 1 }, 'unknown key "extra" (known: ignore, replace, repeats, normalize)'],
+    // A reason that ends in its own full stop gets no second one.
+    [{ ignore: ['user'] }, 'ignore[0]: Invalid JSON path "user": it must start with $. Write paths such as $.user, $.metadata or $.messages[*].name'],
   ])('%j is refused: %s', (config, why) => {
     const attempt = () => createMatchRules(config as unknown as LlmReplayConfig, 'rules.json');
     expect(attempt).toThrow(LlmReplayError);
