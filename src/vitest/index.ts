@@ -151,6 +151,8 @@ export function llmReplayGlobalSetup(options: LlmReplayVitestOptions = {}): Glob
     if (server.options.verbose) {
       process.stderr.write(`llm-replay listening on ${server.url} (mode=${context.mode}, recordings=${context.recordings})\n`);
     }
+    // What `serve` prints under its ready line (a recordings folder that does not exist), said once for the run.
+    for (const warning of server.warnings) process.stderr.write(`llm-replay: warning: ${warning}\n`);
     return async () => {
       await server.close();
       restore(saved);

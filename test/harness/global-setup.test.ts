@@ -81,6 +81,20 @@ describe('llm-replay/vitest global setup', () => {
     }
   });
 
+  it('says once, on stderr, that the replay recordings folder does not exist', async () => {
+    vi.stubEnv('LLM_REPLAY_PORT', undefined);
+    vi.stubEnv('LLM_REPLAY_MODE', undefined);
+    const stderr = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    const missing = `${await tempDir()}/nope`;
+    const teardown = await llmReplayGlobalSetup({ recordings: missing, data: await tempDir(), usageLog: false })(project());
+    await teardown();
+    const lines = stderr.mock.calls.map(([line]) => String(line));
+    stderr.mockRestore();
+    expect(lines.filter((line) => line.includes(missing))).toEqual([
+      expect.stringMatching(new RegExp(`^llm-replay: warning: the recordings folder ${missing} does not exist, so every request will miss\\.`)),
+    ]);
+  });
+
   it('refuses invalid options, naming the option and the allowed values, and leaves the environment alone', async () => {
     vi.stubEnv('OPENAI_BASE_URL', undefined);
     await expect(llmReplayGlobalSetup({ mode: 'replay-all' as 'replay' })(project())).rejects.toThrow(
