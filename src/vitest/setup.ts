@@ -14,22 +14,8 @@ import { afterEach, beforeEach, inject } from 'vitest';
 import { errorFlavorForPath, toLlmReplayError } from '../errors.js';
 import { TEST_ID_HEADER } from '../web/headers.js';
 import { pathAndSearch } from '../web/fast-request.js';
-import { currentTestId, currentTestSlot, testIdFromName } from './test-id.js';
+import { currentTestId, currentTestSlot, fullNameOf, testIdFromName, type TaskLike } from './test-id.js';
 import type {} from './index.js';
-
-interface TaskLike {
-  name: string;
-  fullName?: string;
-  suite?: TaskLike | undefined;
-}
-
-/** vitest's `task.fullName` (`file > describe > test`), rebuilt where an older vitest lacks it. */
-function fullNameOf(task: TaskLike): string {
-  if (typeof task.fullName === 'string') return task.fullName;
-  const names: string[] = [];
-  for (let node: TaskLike | undefined = task; node !== undefined; node = node.suite) names.unshift(node.name);
-  return names.filter((name) => name !== '').join(' > ');
-}
 
 const slot = currentTestSlot();
 slot.installed = true;

@@ -31,6 +31,28 @@ export function currentTestSlot(): CurrentTestSlot {
   return holder[SLOT];
 }
 
+/** What the setup file reads of a vitest task. */
+export interface TaskLike {
+  name: string;
+  fullName?: string;
+  suite?: TaskLike | undefined;
+  file?: { name: string } | undefined;
+}
+
+/**
+ * vitest's `task.fullName` (`file > describe > test`), rebuilt where an older
+ * vitest lacks it: its suites, under the file's name, which its chain of
+ * suites leaves out (tests of the same name in two files must differ).
+ */
+export function fullNameOf(task: TaskLike): string {
+  if (typeof task.fullName === 'string') return task.fullName;
+  const names: string[] = [];
+  for (let node: TaskLike | undefined = task; node !== undefined; node = node.suite) names.unshift(node.name);
+  const file = task.file?.name;
+  if (file !== undefined && file !== '' && names[0] !== file) names.unshift(file);
+  return names.filter((name) => name !== '').join(' > ');
+}
+
 /**
  * The test id for a test's full name (vitest's `task.fullName`, e.g.
  * `test/chat.test.ts > chat > streams`). Header values must be printable
