@@ -63,7 +63,7 @@ export function listenError(error: unknown, host: string, port: number): unknown
   if (code === 'EADDRINUSE') {
     return new LlmReplayError(
       'port_in_use',
-      `Port ${port} on ${host} is already in use (is another llm-replay running?). Stop it, or choose another port with --port N (LLM_REPLAY_PORT); --port 0 takes any free port.`,
+      `Port ${port} on ${host} is already in use (is another llm-replay running?). Stop it, or choose another port with --port N (LLM_REPLAY_PORT, or the port option in code); port 0 takes any free port.`,
       { cause: error },
     );
   }

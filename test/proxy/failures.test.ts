@@ -253,14 +253,14 @@ describe('start-up checks', () => {
     ]);
   });
 
-  it('names --port and LLM_REPLAY_PORT when the port is taken', async () => {
+  it('names --port, LLM_REPLAY_PORT and the port option (the vitest setup, code) when the port is taken', async () => {
     const first = await serve({ recordings: await tempDir() });
     const failure = await startServer({ port: first.port, usageLog: false, recordings: await tempDir(), data: await tempDir() }).catch(
       (error: unknown) => error,
     );
     expect((failure as LlmReplayError).code).toBe('port_in_use');
     expect((failure as LlmReplayError).message).toContain(`Port ${first.port} on 127.0.0.1 is already in use`);
-    expect((failure as LlmReplayError).message).toContain('--port N (LLM_REPLAY_PORT)');
+    expect((failure as LlmReplayError).message).toContain('--port N (LLM_REPLAY_PORT, or the port option in code); port 0 takes any free port.');
   });
 });
 
