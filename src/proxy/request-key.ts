@@ -30,6 +30,12 @@ export interface RequestKey {
   repeat: number;
 }
 
+/** Computes a request's key; `newRun()` starts counting identical requests from one again. */
+export interface Keyer {
+  (input: KeyInput): RequestKey;
+  newRun(): void;
+}
+
 /**
  * Computes recording ids with the function every command uses (requestId:
  * query string without secret parameters, matching rules), counts repeats,
@@ -37,12 +43,6 @@ export interface RequestKey {
  * skips parsing and hashing. The memo is bounded: cleared when full, which
  * only costs recomputation.
  */
-/** Computes a request's key; `newRun()` starts counting identical requests from one again. */
-export interface Keyer {
-  (input: KeyInput): RequestKey;
-  newRun(): void;
-}
-
 export function createKeyer(rules: MatchRules, secretParams: readonly string[]): Keyer {
   const memo = new Map<string, string>();
   let memoChars = 0;

@@ -143,8 +143,8 @@ export async function startServer(options: ServerOptions = {}, embedding: Server
     options: resolved,
     warnings,
     fetch,
-    // The inspector's live streams stay open until the server closes them: they are not answers to wait for.
     newRun: () => recorder.newRun(),
+    // The inspector's live streams stay open until the server closes them: they are not answers to wait for.
     inFlight: () => [...answering].filter((req) => !req.url?.startsWith(INSPECTOR_PATH)).map((req) => `${req.method ?? 'GET'} ${pathAndSearch(req.url ?? '/').path}`),
     close({ grace = 2_000 } = {}) {
       closing ??= (async () => {

@@ -74,7 +74,7 @@ export interface GlobalSetupProject {
   provide(key: 'llmReplay', value: LlmReplayContext): void;
   /** The project's resolved config, to check that isolation can work. */
   config?: { setupFiles?: readonly string[] | string };
-  /** Called when watch mode reruns tests, on the server that stays up (vitest 1.4 and later). */
+  /** Registers a handler vitest calls when watch mode reruns tests, while this setup's server stays up. */
   onTestsRerun?(handler: () => void): void;
 }
 
