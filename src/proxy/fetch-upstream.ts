@@ -1,8 +1,8 @@
 import { LlmReplayError } from '../errors.js';
 import { HOP_BY_HOP } from './hop-by-hop.js';
 import { outgoingHeaders } from './outgoing-headers.js';
-import { clientGone, headersTimeout, idleTimeout, takeDecodedEncoding, type Upstream, type UpstreamTimeouts } from './upstream.js';
-import { idleWatched, startTimer } from './upstream-timers.js';
+import { takeDecodedEncoding, type Upstream, type UpstreamTimeouts } from './upstream.js';
+import { watchExchange } from './upstream-exchange.js';
 
 export interface FetchUpstreamOptions {
   /** Api key sent in place of the client's, in the header the client used (`Authorization: Bearer` when it used none). */
@@ -32,38 +32,16 @@ export function createFetchUpstream(base: string, options: FetchUpstreamOptions)
       const outgoing = outgoingHeaders(headers, { apiKey: options.apiKey });
       const url = urlFor(pathAndQuery);
       const hasBody = body !== undefined && body.byteLength > 0 && method !== 'GET' && method !== 'HEAD';
-      // One controller for the whole exchange: the client leaving, no headers in time, or a silent body abort it.
-      const controller = new AbortController();
-      const { timeouts } = options;
-      let timedOut: LlmReplayError | undefined;
-      const expire = (error: LlmReplayError): void => {
-        timedOut = error;
-        controller.abort(error);
-      };
       // The client's signal covers the wait for headers only, as in the proxy's upstream.
-      // Stryker disable next-line OptionalChaining: only the signal's own abort event calls this, so the signal is there
-      const onClientGone = (): void => controller.abort(signal?.reason);
-      if (signal?.aborted === true) onClientGone();
-      // Stryker disable next-line ObjectLiteral,BooleanLiteral: the finally below removes the listener, and a signal aborts once anyway
-      signal?.addEventListener('abort', onClientGone, { once: true });
-      const headersTimer = startTimer(timeouts.headers, () => expire(headersTimeout(url, timeouts.headers)));
+      const exchange = watchExchange(url, options.timeouts, signal);
       let response: Response;
       try {
-        const request = prepare(url, { method, headers: outgoing, signal: controller.signal, ...(hasBody ? { body } : {}) });
+        const request = prepare(url, { method, headers: outgoing, signal: exchange.signal, ...(hasBody ? { body } : {}) });
         response = await (options.fetch ?? globalThis.fetch)(request);
       } catch (error) {
-        if (timedOut !== undefined) throw timedOut;
-        if (signal?.aborted === true) throw clientGone(url, error);
-        const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-        const reason = cause?.code ?? cause?.message ?? (error instanceof Error ? error.message : String(error));
-        throw new LlmReplayError(
-          'upstream_unreachable',
-          `Could not reach the upstream at ${url} (${reason}). Start the model server there, or point llm-replay at it with the upstream option (LLM_REPLAY_UPSTREAM).`,
-          { cause: error },
-        );
+        throw exchange.failure(error) ?? unreachable(url, error);
       } finally {
-        clearTimeout(headersTimer);
-        signal?.removeEventListener('abort', onClientGone);
+        exchange.headersIn();
       }
       const responseHeaders = new Headers();
       response.headers.forEach((value, name) => {
@@ -74,14 +52,20 @@ export function createFetchUpstream(base: string, options: FetchUpstreamOptions)
       return {
         status: response.status,
         headers: responseHeaders,
-        body: idleWatched(response.body, {
-          idleMs: timeouts.idle,
-          onIdle: () => expire(idleTimeout(url, timeouts.idle)),
-          timedOut: () => timedOut,
-        }),
-        cancel: () => controller.abort(),
+        body: exchange.body(response.body),
+        cancel: () => exchange.abort(),
       };
     },
     close: async () => undefined,
   };
+}
+
+function unreachable(url: string, error: unknown): LlmReplayError {
+  const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+  const reason = cause?.code ?? cause?.message ?? (error instanceof Error ? error.message : String(error));
+  return new LlmReplayError(
+    'upstream_unreachable',
+    `Could not reach the upstream at ${url} (${reason}). Start the model server there, or point llm-replay at it with the upstream option (LLM_REPLAY_UPSTREAM).`,
+    { cause: error },
+  );
 }

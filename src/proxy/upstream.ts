@@ -1,10 +1,10 @@
 import { pipeline, type Readable } from 'node:stream';
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
-import { Agent, request as undiciRequest } from 'undici';
+import { Agent, request as undiciRequest, type Dispatcher } from 'undici';
 import { LlmReplayError } from '../errors.js';
 import { HOP_BY_HOP } from './hop-by-hop.js';
 import { outgoingHeaders, type UpstreamCredentials } from './outgoing-headers.js';
-import { idleWatched, startTimer } from './upstream-timers.js';
+import { watchExchange } from './upstream-exchange.js';
 
 export interface UpstreamRequest {
   method: string;
@@ -43,25 +43,6 @@ export interface Upstream {
   close(): Promise<void>;
 }
 
-/** The answer to a request whose client went away before its upstream answered: nobody reads it. */
-export function clientGone(url: string, cause: unknown): LlmReplayError {
-  return new LlmReplayError('request_aborted', `The client closed its request to ${url} before the upstream answered; the upstream request was cancelled.`, { cause });
-}
-
-export function headersTimeout(url: string, ms: number): LlmReplayError {
-  return new LlmReplayError(
-    'upstream_timeout',
-    `The upstream at ${url} sent no response headers within ${ms} ms; nothing was saved. If the model is still loading, raise --upstream-timeout (LLM_REPLAY_UPSTREAM_TIMEOUT).`,
-  );
-}
-
-export function idleTimeout(url: string, ms: number): LlmReplayError {
-  return new LlmReplayError(
-    'upstream_timeout',
-    `The upstream at ${url} sent nothing for ${ms} ms in the middle of its answer, so it was cut. Raise --upstream-idle-timeout (LLM_REPLAY_UPSTREAM_IDLE_TIMEOUT) for slower models.`,
-  );
-}
-
 // Stryker disable next-line OptionalChaining: undici and an abort always fail with an error object; the ?. only serves the type
 const errorCode = (error: unknown): string | undefined => (error as { code?: string } | undefined)?.code;
 
@@ -78,61 +59,47 @@ export function createUpstream(base: string, credentials: UpstreamCredentials, t
       const outgoing: Record<string, string> = {};
       outgoingHeaders(headers, credentials).forEach((value, name) => (outgoing[name] = value));
       const url = urlFor(pathAndQuery);
-      // One controller for the whole exchange: the client leaving (while headers are awaited), or a timeout.
-      const controller = new AbortController();
-      let timedOut: LlmReplayError | undefined;
-      const expire = (error: LlmReplayError): void => {
-        timedOut = error;
-        controller.abort(error);
-      };
       // The client's signal covers the wait for headers only: once they are here, the recorder decides
       // (it may read an answer that is ending to its end, to save it).
-      // Stryker disable next-line OptionalChaining: only the signal's own abort event calls this, so the signal is there
-      const onClientGone = (): void => controller.abort(signal?.reason);
-      if (signal?.aborted === true) onClientGone();
-      // Stryker disable next-line ObjectLiteral,BooleanLiteral: the finally below removes the listener, and a signal aborts once anyway
-      signal?.addEventListener('abort', onClientGone, { once: true });
-      const headersTimer = startTimer(timeouts.headers, () => expire(headersTimeout(url, timeouts.headers)));
+      const exchange = watchExchange(url, timeouts, signal);
+      let response: Dispatcher.ResponseData;
       try {
-        const response = await undiciRequest(url, {
+        response = await undiciRequest(url, {
           method: method as 'POST',
           headers: outgoing,
           body: body === undefined || body.byteLength === 0 ? null : body,
           dispatcher: agent,
-          signal: controller.signal,
+          signal: exchange.signal,
         });
-        const responseHeaders = new Headers();
-        for (const [name, value] of Object.entries(response.headers)) {
-          if (value === undefined || HOP_BY_HOP.has(name)) continue;
-          for (const item of Array.isArray(value) ? value : [value]) responseHeaders.append(name, item);
-        }
-        const decoded = decodedBody(response.body, responseHeaders);
-        return {
-          status: response.statusCode,
-          headers: responseHeaders,
-          body: idleWatched(decoded, {
-            idleMs: timeouts.idle,
-            onIdle: () => expire(idleTimeout(url, timeouts.idle)),
-            timedOut: () => timedOut,
-          }),
-          cancel: () => decoded.destroy(),
-        };
       } catch (error) {
-        if (timedOut !== undefined) throw timedOut;
-        if (signal?.aborted === true) throw clientGone(url, error);
-        const reason = error instanceof Error ? (errorCode(error) ?? error.message) : String(error);
-        throw new LlmReplayError(
-          'upstream_unreachable',
-          `Could not reach the upstream at ${url} (${reason}). Start the model server there, or point llm-replay at it with --upstream URL (LLM_REPLAY_UPSTREAM).`,
-          { cause: error },
-        );
+        throw exchange.failure(error) ?? unreachable(url, error);
       } finally {
-        clearTimeout(headersTimer);
-        signal?.removeEventListener('abort', onClientGone);
+        exchange.headersIn();
       }
+      const responseHeaders = new Headers();
+      for (const [name, value] of Object.entries(response.headers)) {
+        if (value === undefined || HOP_BY_HOP.has(name)) continue;
+        for (const item of Array.isArray(value) ? value : [value]) responseHeaders.append(name, item);
+      }
+      const decoded = decodedBody(response.body, responseHeaders);
+      return {
+        status: response.statusCode,
+        headers: responseHeaders,
+        body: exchange.body(decoded),
+        cancel: () => decoded.destroy(),
+      };
     },
     close: () => agent.close(),
   };
+}
+
+function unreachable(url: string, error: unknown): LlmReplayError {
+  const reason = error instanceof Error ? (errorCode(error) ?? error.message) : String(error);
+  return new LlmReplayError(
+    'upstream_unreachable',
+    `Could not reach the upstream at ${url} (${reason}). Start the model server there, or point llm-replay at it with --upstream URL (LLM_REPLAY_UPSTREAM).`,
+    { cause: error },
+  );
 }
 
 /** The content encodings an upstream decodes, as fetch does (the in-process upstream's). */
