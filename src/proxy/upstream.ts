@@ -48,7 +48,7 @@ const errorCode = (error: unknown): string | undefined => (error as { code?: str
 
 /** Forwards to one upstream through a keep-alive pool, with timeouts to headers and between body pieces. */
 export function createUpstream(base: string, credentials: UpstreamCredentials, timeouts: UpstreamTimeouts): Upstream {
-  // The timeouts are kept here (upstream-timers.ts), not by undici.
+  // The timeouts are kept here (upstream-exchange.ts), not by undici.
   const agent = new Agent({ keepAliveTimeout: 30_000, connections: 128, headersTimeout: 0, bodyTimeout: 0 });
   const trimmed = base.replace(/\/+$/, '');
   const urlFor = (pathAndQuery: string): string => trimmed + pathAndQuery;
