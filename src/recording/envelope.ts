@@ -71,6 +71,9 @@ interface RecordedWire {
   timing?: RecordedTiming;
 }
 
+/** How the upstream ended an SSE stream's lines, when not with LF alone (Gemini's end in CRLF). */
+export type LineEnd = '\r\n' | '\r';
+
 /** A response as the proxy sees it: one JSON body, a list of stream chunks, or an upstream error. */
 export type RecordedResponse = RecordedWire &
   (
@@ -79,8 +82,7 @@ export type RecordedResponse = RecordedWire &
         kind: 'stream';
         chunks: JsonValue[];
         frames?: RecordedFrame[];
-        /** How the upstream ended an SSE stream's lines, when not with LF alone. */
-        lineEnd?: '\r\n' | '\r';
+        lineEnd?: LineEnd;
       }
     | { kind: 'error'; data: JsonValue; message: string; errorType?: string }
   );
@@ -197,7 +199,7 @@ export function recordedResponse(envelope: RecordingEnvelope): RecordedResponse 
   if (response.is_streaming) {
     const chunks = Array.isArray(response.body) ? response.body.map(untag) : [untag(response.body)];
     const frames = response['frames'] as RecordedFrame[] | undefined;
-    const lineEnd = response['line_end'] as '\r\n' | '\r' | undefined;
+    const lineEnd = response['line_end'] as LineEnd | undefined;
     return { kind: 'stream', status, chunks, ...(frames === undefined ? {} : { frames }), ...(lineEnd === undefined ? {} : { lineEnd }), ...wire };
   }
   const body = response.body;

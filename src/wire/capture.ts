@@ -1,12 +1,13 @@
+import type { LineEnd } from '../recording/envelope.js';
 import type { FrameDecoder, WireFrame } from './frame.js';
 import { createNdjsonDecoder } from './ndjson.js';
-import { createSseDecoder, type SseDecoder, type SseLineEnd } from './sse.js';
+import { createSseDecoder, type SseDecoder } from './sse.js';
 import type { StreamFormat } from './stream-format.js';
 
 /** What a capture kept of an answer, with times in milliseconds since the request was sent. */
 export type Captured =
   | { kind: 'body'; bytes: Uint8Array; endMs: number }
-  | { kind: 'stream'; format: StreamFormat; frames: WireFrame[]; framesMs: number[]; endMs: number; lineEnd?: SseLineEnd }
+  | { kind: 'stream'; format: StreamFormat; frames: WireFrame[]; framesMs: number[]; endMs: number; lineEnd?: LineEnd }
   | { kind: 'dropped'; reason: string };
 
 /**

@@ -1,18 +1,16 @@
 import { createParser } from 'eventsource-parser';
+import type { LineEnd } from '../recording/envelope.js';
 import type { FrameDecoder, WireFrame } from './frame.js';
-
-/** How an SSE stream ends its lines when not with LF alone (Gemini's end in CRLF). */
-export type SseLineEnd = '\r\n' | '\r';
 
 export interface SseDecoder extends FrameDecoder {
   /** The line end of the stream's first line, when it is not LF (and once it is known). */
-  lineEnd(): SseLineEnd | undefined;
+  lineEnd(): LineEnd | undefined;
 }
 
 /** Decodes server-sent events (LF, CR or CRLF line ends) into frames; comments are not frames. */
 export function createSseDecoder(onFrame: (frame: WireFrame) => void): SseDecoder {
   // The first line end seen stands for the stream's: a replay sends the lines ended as the upstream did.
-  let lineEnd: '\n' | SseLineEnd | undefined;
+  let lineEnd: '\n' | LineEnd | undefined;
   let pendingCr = false;
   const noteLineEnd = (text: string): void => {
     if (lineEnd !== undefined || text === '') return;
@@ -47,7 +45,7 @@ export function createSseDecoder(onFrame: (frame: WireFrame) => void): SseDecode
 }
 
 /** One event as the SSE wire carries it, its lines ended with `lineEnd`: the inverse of {@link createSseDecoder}. */
-export function encodeSseFrame(frame: WireFrame, lineEnd: '\n' | SseLineEnd = '\n'): string {
+export function encodeSseFrame(frame: WireFrame, lineEnd: '\n' | LineEnd = '\n'): string {
   let text = '';
   if (frame.event !== undefined) text += `event: ${frame.event}${lineEnd}`;
   if (frame.id !== undefined) text += `id: ${frame.id}${lineEnd}`;

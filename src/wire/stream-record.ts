@@ -1,9 +1,9 @@
-import type { RecordedFrame } from '../recording/envelope.js';
+import type { LineEnd, RecordedFrame } from '../recording/envelope.js';
 import { jsonText, type JsonValue } from '../recording/json-value.js';
 import { parseJson } from '../recording/parse-json.js';
 import type { WireFrame } from './frame.js';
 import { encodeNdjsonFrame } from './ndjson.js';
-import { encodeSseFrame, type SseLineEnd } from './sse.js';
+import { encodeSseFrame } from './sse.js';
 import type { StreamFormat } from './stream-format.js';
 
 const DONE = '[DONE]';
@@ -78,6 +78,6 @@ export function toWireFrames(format: StreamFormat, stream: RecordedStream): Wire
   });
 }
 
-export function encodeFrame(format: StreamFormat, frame: WireFrame, lineEnd?: SseLineEnd): string {
+export function encodeFrame(format: StreamFormat, frame: WireFrame, lineEnd?: LineEnd): string {
   return format === 'sse' ? encodeSseFrame(frame, lineEnd) : encodeNdjsonFrame(frame);
 }
