@@ -40,9 +40,13 @@ function visibleLength(text: string): number {
   return ESCAPE_OR_SURROGATE.test(text) ? [...text.replace(ANSI, '')].length : text.length;
 }
 
+const SURROGATE = /[\ud800-\udfff]/;
+
 /** Cuts text to `width` visible characters with `…`; never splits a surrogate pair. */
 export function truncate(text: string, width: number): string {
   if (text.length <= width) return text;
+  // Without surrogate pairs a character is one unit: no need to split the text into characters.
+  if (!SURROGATE.test(text)) return width <= 1 ? '…'.slice(0, width) : `${text.slice(0, width - 1)}…`;
   const chars = [...text];
   if (chars.length <= width) return text;
   return width <= 1 ? '…'.slice(0, width) : `${chars.slice(0, width - 1).join('')}…`;
@@ -63,28 +67,44 @@ export interface Column {
   flex?: boolean;
 }
 
-/** Aligned columns, two spaces apart, the header dimmed; the flex column is cut to the line width. */
-export function table(columns: readonly Column[], rows: ReadonlyArray<readonly string[]>, width: number, colors: Colors): string {
+/**
+ * Aligned columns, two spaces apart, the header dimmed; the flex column is
+ * cut to the line width. `decorate` gets each laid-out row line (plain text,
+ * so widths are computed without escape codes) with the row's index.
+ */
+export function table(
+  columns: readonly Column[],
+  rows: ReadonlyArray<readonly string[]>,
+  width: number,
+  colors: Colors,
+  decorate?: (line: string, row: number) => string,
+): string {
   const plainRows = rows.map((row) => columns.map((column, i) => truncate(row[i] ?? '', column.max ?? Infinity)));
   // A loop, not Math.max(...rows): a spread of 50,000 rows would overflow the stack.
   const widths = columns.map((column) => visibleLength(column.header));
-  for (const row of plainRows) row.forEach((cell, i) => (widths[i] = Math.max(widths[i]!, visibleLength(cell))));
+  for (const row of plainRows) {
+    for (let i = 0; i < row.length; i++) widths[i] = Math.max(widths[i]!, visibleLength(row[i]!));
+  }
   const flex = columns.findIndex((column) => column.flex === true);
   if (flex !== -1) {
     const fixed = widths.reduce((sum, w, i) => (i === flex ? sum : sum + w + 2), 0);
     widths[flex] = Math.max(Math.min(widths[flex]!, width - fixed), visibleLength(columns[flex]!.header), Math.min(widths[flex]!, 12));
   }
-  const line = (cells: readonly string[], header: boolean): string =>
-    cells
-      .map((cell, i) => {
-        const text = i === flex ? truncate(cell, widths[i]!) : cell;
-        const last = i === cells.length - 1;
-        const padded = last && columns[i]!.align !== 'right' ? text : pad(text, widths[i]!, columns[i]!.align);
-        return header ? colors.dim(padded) : padded;
-      })
-      .join('  ')
-      .trimEnd();
-  return [line(columns.map((column) => column.header), true), ...plainRows.map((row) => line(row, false))].join('\n') + '\n';
+  const line = (cells: readonly string[], header: boolean): string => {
+    let text = '';
+    for (let i = 0; i < cells.length; i++) {
+      const cell = i === flex ? truncate(cells[i]!, widths[i]!) : cells[i]!;
+      const padded = i === cells.length - 1 && columns[i]!.align !== 'right' ? cell : pad(cell, widths[i]!, columns[i]!.align);
+      text += (i === 0 ? '' : '  ') + (header ? colors.dim(padded) : padded);
+    }
+    return text.trimEnd();
+  };
+  const lines = [line(columns.map((column) => column.header), true)];
+  for (let row = 0; row < plainRows.length; row++) {
+    const text = line(plainRows[row]!, false);
+    lines.push(decorate === undefined ? text : decorate(text, row));
+  }
+  return `${lines.join('\n')}\n`;
 }
 
 /** `532 B`, `1.4 KB`, `15.4 KB`, `2.1 MB` (1 KB = 1024 bytes). */
@@ -169,8 +189,9 @@ export function* indentedJson(value: Record<string, unknown>, listKey: string): 
     }
     yield `  ${JSON.stringify(key)}: [\n`;
     for (let start = 0; start < item.length; start += JSON_SLICE) {
-      const slice = item.slice(start, start + JSON_SLICE).map((element) => `    ${indent(JSON.stringify(element, null, 2), '    ')}`);
-      yield `${slice.join(',\n')}${start + JSON_SLICE < item.length ? ',' : ''}\n`;
+      // The slice's own brackets cut off ("[\n" and "\n]"); its items, indented by two, are indented by two more.
+      const slice = JSON.stringify(item.slice(start, start + JSON_SLICE), null, 2).slice(2, -2);
+      yield `  ${indent(slice, '  ')}${start + JSON_SLICE < item.length ? ',' : ''}\n`;
     }
     yield `  ]${comma}\n`;
   }

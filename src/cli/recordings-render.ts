@@ -38,25 +38,20 @@ export function renderList(dir: string, rows: readonly RecordingSummary[], total
     ]),
     width,
     c,
+    // Plain output needs no second look at each line.
+    c.isColorSupported ? (line, index) => colorRow(line, rows[index]!, c) : undefined,
   );
   const size = rows.reduce((sum, row) => sum + row.size, 0);
   const shown = rows.length === total ? plural(total, 'recording') : `${rows.length} of ${plural(total, 'recording')}`;
   const misnamed = rows.some((row) => !row.nameMatches) ? ` · ! file name does not match its request (see recordings verify)` : '';
-  return `${colorRows(body, rows, c)}${c.dim(`${shown}, ${formatBytes(size)} in ${dir}${misnamed}`)}\n`;
+  return `${body}${c.dim(`${shown}, ${formatBytes(size)} in ${dir}${misnamed}`)}\n`;
 }
 
-/** Colours the id column and error statuses after layout, so widths are computed on plain text. */
-function colorRows(body: string, rows: readonly RecordingSummary[], c: Colors): string {
-  const lines = body.split('\n');
-  return lines
-    .map((line, i) => {
-      const row = rows[i - 1];
-      if (i === 0 || row === undefined) return line;
-      const id = line.slice(0, row.id.length);
-      const rest = line.slice(row.id.length);
-      return c.bold(id) + (row.status >= 400 ? rest.replace(` ${row.status} `, ` ${c.red(String(row.status))} `) : rest);
-    })
-    .join('\n');
+/** Colours the id column and error statuses of a laid-out row line. */
+function colorRow(line: string, row: RecordingSummary, c: Colors): string {
+  const id = line.slice(0, row.id.length);
+  const rest = line.slice(row.id.length);
+  return c.bold(id) + (row.status >= 400 ? rest.replace(` ${row.status} `, ` ${c.red(String(row.status))} `) : rest);
 }
 
 /** `recordings diff`: route, request and answer changes as JSON paths with old → new. */
