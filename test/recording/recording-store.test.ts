@@ -229,10 +229,35 @@ describe('RecordingStore', () => {
     expect(contentOf(await reading)).toBe('top');
   });
 
-  it('fails a write whose rename fails, leaving no temp file', async () => {
+  it('writes small recordings at once and big ones through the thread pool, multi-byte text whole either way', async () => {
+    const store = new RecordingStore(dir);
+    // The temp folder is made first, through the pool.
+    await store.write('first', envelope('first'));
+    const held = Array.from({ length: POOL_THREADS }, () => takePoolThread(dir));
+    // Either side of the 256 KiB below which a recording is written synchronously: with every pool thread
+    // held, the small write is done before the pool is free, the big one after.
+    const small = envelope('é€😀'.repeat(1_000));
+    const big = envelope('é€😀'.repeat(30_000));
+    let bigDone = false;
+    const writingBig = store.write('big', big).then(() => (bigDone = true));
+    await store.write('small', small);
+    expect(bigDone).toBe(false);
+    await Promise.all(held.map((thread) => thread.release()));
+    await writingBig;
+    for (const [id, written] of [['small', small], ['big', big]] as const) {
+      expect(await readFile(store.fileFor(id), 'utf8')).toBe(serializeRecording(written));
+    }
+    expect((await stat(store.fileFor('big'))).size).toBeGreaterThan(256 * 1024);
+    expect(await readdir(join(dir, 'responses', '.tmp'))).toEqual(['.gitignore']);
+  });
+
+  it.each([
+    ['a small', 'one'],
+    ['a big', 'x'.repeat(300_000)],
+  ])('fails %s write whose rename fails, leaving no temp file', async (_size, content) => {
     const store = new RecordingStore(dir);
     await mkdir(store.fileFor('abc'), { recursive: true });
-    await expect(store.write('abc', envelope('one'))).rejects.toMatchObject({ code: 'EISDIR' });
+    await expect(store.write('abc', envelope(content))).rejects.toMatchObject({ code: 'EISDIR' });
     expect(await readdir(join(dir, 'responses', '.tmp'))).toEqual(['.gitignore']);
   });
 
