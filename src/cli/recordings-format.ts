@@ -1,5 +1,6 @@
 import picocolors from 'picocolors';
 import { stringify } from 'lossless-json';
+import { truncate } from '../inspect/truncate.js';
 import type { JsonValue } from '../recording/json-value.js';
 
 export type Colors = ReturnType<typeof picocolors.createColors>;
@@ -38,18 +39,6 @@ const ESCAPE_OR_SURROGATE = /[\u001b\ud800-\udfff]/;
 /** Visible length: escape codes do not count. */
 function visibleLength(text: string): number {
   return ESCAPE_OR_SURROGATE.test(text) ? [...text.replace(ANSI, '')].length : text.length;
-}
-
-const SURROGATE = /[\ud800-\udfff]/;
-
-/** Cuts text to `width` visible characters with `…`; never splits a surrogate pair. */
-export function truncate(text: string, width: number): string {
-  if (text.length <= width) return text;
-  // Without surrogate pairs a character is one unit: no need to split the text into characters.
-  if (!SURROGATE.test(text)) return width <= 1 ? '…'.slice(0, width) : `${text.slice(0, width - 1)}…`;
-  const chars = [...text];
-  if (chars.length <= width) return text;
-  return width <= 1 ? '…'.slice(0, width) : `${chars.slice(0, width - 1).join('')}…`;
 }
 
 /** Pads to `width` visible characters. */

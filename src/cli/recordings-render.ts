@@ -4,8 +4,9 @@ import { describeMatch, missMessage, routeValue, type Explanation } from '../ins
 import type { ImportReport } from '../inspect/import.js';
 import type { RecordingStats } from '../inspect/stats.js';
 import type { RecordingSummary } from '../inspect/summary.js';
+import { truncate } from '../inspect/truncate.js';
 import { verifyPassed, type VerifyReport } from '../inspect/verify.js';
-import { formatBytes, inlineJson, pad, plural, table, truncate, wrap, type Colors } from './recordings-format.js';
+import { formatBytes, inlineJson, pad, plural, table, wrap, type Colors } from './recordings-format.js';
 
 export interface RenderContext {
   colors: Colors;

@@ -1,8 +1,9 @@
 import { stringify } from 'lossless-json';
 import type { Answer, Conversation, Message, ToolCall, ToolDefinition } from '../inspect/conversation.js';
+import { truncate } from '../inspect/truncate.js';
 import { defaultStreamFormat } from '../wire/stream-format.js';
 import { isJsonObject, type JsonValue } from '../recording/json-value.js';
-import { formatBytes, formatNanos, inlineJson, plural, truncate, wrap, type Colors } from './recordings-format.js';
+import { formatBytes, formatNanos, inlineJson, plural, wrap, type Colors } from './recordings-format.js';
 
 export interface ShowContext {
   id: string;

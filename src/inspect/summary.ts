@@ -2,6 +2,7 @@ import { previewOf, readConversation, searchableText } from './conversation.js';
 import type { LoadedRecording } from './folder.js';
 import { identify } from '../recording/identity.js';
 import { NO_RULES, type MatchRules } from '../recording/match-rules.js';
+import { truncate } from './truncate.js';
 
 /** One row of `recordings list`. */
 export interface RecordingSummary {
@@ -40,20 +41,6 @@ export type ListSort = 'id' | 'time';
 
 const PREVIEW_LENGTH = 120;
 
-const SURROGATE = /[\ud800-\udfff]/;
-
-/** At most `length` characters (code points), the last one `…` when cut; reads no further than it needs. */
-function cut(text: string, length: number): string {
-  if (text.length <= length) return text;
-  // `length` code points take at most twice as many UTF-16 units.
-  const units = text.slice(0, 2 * length);
-  // Without surrogate pairs a code point is one unit, and there are more than `length` of them.
-  if (!SURROGATE.test(units)) return `${units.slice(0, length - 1)}…`;
-  const head = [...units];
-  if (head.length <= length && text.length <= 2 * length) return text;
-  return `${head.slice(0, length - 1).join('')}…`;
-}
-
 /** What `recordings list` keeps of one file: its row, nothing (filtered out), or why it cannot be read. */
 export type ListEntry =
   | { kind: 'row'; row: RecordingSummary; mtimeMs: number }
@@ -82,7 +69,7 @@ export function listEntry(recording: LoadedRecording, filter: ListFilter = {}, r
     status: conversation.reply.status,
     size: recording.size,
     modified: new Date(recording.mtimeMs).toISOString(),
-    preview: cut(previewOf(conversation), PREVIEW_LENGTH),
+    preview: truncate(previewOf(conversation), PREVIEW_LENGTH),
     nameMatches: identify(recording.id, recording.envelope, rules).matchedPath !== undefined,
   };
   return { kind: 'row', row, mtimeMs: recording.mtimeMs };

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { colorsFor, indentedJson, table, truncate } from '../../src/cli/recordings-format.js';
+import { colorsFor, indentedJson, table } from '../../src/cli/recordings-format.js';
+import { truncate } from '../../src/inspect/truncate.js';
 
 describe('indentedJson', () => {
   it('prints what JSON.stringify(value, null, 2) prints, the long list in pieces', () => {
