@@ -22,6 +22,7 @@ import { pruneCommand } from './prune-command.js';
 import { colorsFor, indentedJson, widthOf, type Output } from './recordings-format.js';
 import { renderDiff, renderImport, renderList, renderStats, renderVerify, renderWhy, type RenderContext } from './recordings-render.js';
 import { renderConversation } from './recordings-show.js';
+import { writePieces } from './write-pieces.js';
 import { quietOnClosedPipe } from './closed-pipe.js';
 
 /** Where `llm-replay recordings` reads and writes; tests replace these. */
@@ -136,7 +137,7 @@ export function recordingsCommand(overrides: Partial<RecordingsIo> = {}): Comman
         const { files } = await listFolder(folder);
         const { rows, total, invalid } = await listRecordings(scanRecordings(files, 'list', filter, { rules: rulesOf(command) }), options.sort);
         if (options.json) {
-          for (const piece of indentedJson({ dir: folder.dir, count: rows.length, recordings: rows, invalid }, 'recordings')) print(piece);
+          await writePieces(io.stdout, indentedJson({ dir: folder.dir, count: rows.length, recordings: rows, invalid }, 'recordings'));
         } else {
           print(renderList(folder.dir, rows, total, human()));
           for (const { file, error } of invalid) io.stderr.write(`llm-replay recordings list: skipped ${file}: ${error}. Run llm-replay recordings verify.\n`);
