@@ -19,6 +19,7 @@ import { parseJson } from '../src/recording/parse-json.js';
 import { recordingId } from '../src/recording/recording-id.js';
 import { RecordingStore } from '../src/recording/recording-store.js';
 import { peakRssMb, startChild } from './child-server.js';
+import { flushWrites } from './flush-writes.js';
 
 const CLI = join(import.meta.dirname, '../bin/llm-replay.js');
 const CHAT_PATH = '/v1/chat/completions';
@@ -179,6 +180,7 @@ export async function runBatchesBench(): Promise<string> {
       if (recordings === undefined) {
         recordings = join(work, `recordings-${distinct}`);
         await writeRecordings(recordings, distinct);
+        flushWrites();
         recordingSets.set(distinct, recordings);
       }
       const m = await measure(work, lines, distinct, recordings);

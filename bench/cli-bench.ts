@@ -6,7 +6,7 @@
 // Targets at 50k: every command < 4 s and < 300 MB.
 // BENCH_CLI_RECORDINGS changes the folder size; BENCH_CLI=path/to/bin/llm-replay.js measures another build
 // (for example the previous commit's) on the same folder.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,6 +15,7 @@ import { createRecording, serializeRecording, type RecordedResponse } from '../s
 import type { JsonValue } from '../src/recording/json-value.js';
 import { parseJson } from '../src/recording/parse-json.js';
 import { recordingIdForBody } from '../src/recording/recording-id.js';
+import { flushWrites } from './flush-writes.js';
 
 const CLI = process.env['BENCH_CLI'] ?? join(import.meta.dirname, '../bin/llm-replay.js');
 const COUNT = Number(process.env['BENCH_CLI_RECORDINGS'] ?? 50_000);
@@ -186,8 +187,7 @@ export async function runCliBench(): Promise<string> {
     const written = performance.now();
     const { ids, bytes } = await writeBenchFolder(dir);
     const writeSeconds = (performance.now() - written) / 1000;
-    // A folder at rest, as a user's is: the kernel writing 300 MB back while the first command reads cost it 0.5 s.
-    spawnSync('sync');
+    flushWrites();
     const id = ids[Math.floor(COUNT / 2)]!;
     const commands: Array<[string, string[]]> = [
       ['list', ['list', '--recordings', dir]],

@@ -15,6 +15,7 @@ import { createRecording, serializeRecording } from '../src/recording/envelope.j
 import { parseJson } from '../src/recording/parse-json.js';
 import { recordingId } from '../src/recording/recording-id.js';
 import { peakRssMb, startChild, type ChildServer } from './child-server.js';
+import { flushWrites } from './flush-writes.js';
 
 const CLI = join(import.meta.dirname, '../bin/llm-replay.js');
 const CHAT_PATH = '/v1/chat/completions';
@@ -183,6 +184,7 @@ async function firstMissAfterRestart(start: () => Promise<ChildServer>, body: st
 async function benchSize(work: string, n: number): Promise<string[]> {
   const dir = join(work, `recordings-${n}`);
   const bodies = await writeRecordings(dir, n);
+  flushWrites();
   const ids = bodies.map((body) => recordingId('POST', CHAT_PATH, body));
   const start = (): Promise<ChildServer> => startChild('node', [CLI, 'serve', '--port', '0', '--recordings', dir, '--data', join(work, `data-${n}`), '--no-usage-log']);
   const server = await start();
