@@ -22,6 +22,7 @@ import { pruneCommand } from './prune-command.js';
 import { colorsFor, indentedJson, widthOf, type Output } from './recordings-format.js';
 import { renderDiff, renderImport, renderList, renderStats, renderVerify, renderWhy, type RenderContext } from './recordings-render.js';
 import { renderConversation } from './recordings-show.js';
+import { withScanProgress } from './scan-progress.js';
 import { writePieces } from './write-pieces.js';
 import { quietOnClosedPipe } from './closed-pipe.js';
 
@@ -135,7 +136,7 @@ export function recordingsCommand(overrides: Partial<RecordingsIo> = {}): Comman
           ...(options.grep === undefined ? {} : { grep: options.grep }),
         };
         const { files } = await listFolder(folder);
-        const { rows, total, invalid } = await listRecordings(scanRecordings(files, 'list', filter, { rules: rulesOf(command) }), options.sort);
+        const { rows, total, invalid } = await listRecordings(withScanProgress(io.stderr, files.length, scanRecordings(files, 'list', filter, { rules: rulesOf(command) })), options.sort);
         if (options.json) {
           await writePieces(io.stdout, indentedJson({ dir: folder.dir, count: rows.length, recordings: rows, invalid }, 'recordings'));
         } else {
@@ -231,7 +232,7 @@ export function recordingsCommand(overrides: Partial<RecordingsIo> = {}): Comman
       action('stats', async (options: { largest: number; json: boolean }, command: Command) => {
         const folder = await openRecordingsFolder(dirOf(command));
         const { files } = await listFolder(folder);
-        const stats = await computeStats(folder.dir, scanRecordings(files, 'stats', null, { rules: rulesOf(command) }), options.largest);
+        const stats = await computeStats(folder.dir, withScanProgress(io.stderr, files.length, scanRecordings(files, 'stats', null, { rules: rulesOf(command) })), options.largest);
         if (options.json) printJson(stats);
         else print(renderStats(stats, human()));
         return stats.invalid.length > 0 ? EXIT.problem : EXIT.ok;
@@ -248,7 +249,11 @@ export function recordingsCommand(overrides: Partial<RecordingsIo> = {}): Comman
       action('verify', async (options: { json: boolean }, command: Command) => {
         const folder = await openRecordingsFolder(dirOf(command));
         const listing = await listFolder(folder);
-        const report = await verifyRecordings(folder.dir, scanRecordings(listing.files, 'verify', null, { rules: rulesOf(command) }), listing);
+        const report = await verifyRecordings(
+          folder.dir,
+          withScanProgress(io.stderr, listing.files.length, scanRecordings(listing.files, 'verify', null, { rules: rulesOf(command) })),
+          listing,
+        );
         if (options.json) {
           const { dir: _dir, ...fields } = report;
           printJson(fields);
