@@ -8,7 +8,7 @@ import { createRecorder, type Recorder } from '../proxy/recorder.js';
 import { RecordingStore } from '../recording/recording-store.js';
 import { sharedUsageLog } from '../usage/usage-log.js';
 import { testRunRecordHint } from '../vitest/record-hint.js';
-import { currentTestId, resolveIsolation } from '../vitest/test-id.js';
+import { currentTestAttempt, currentTestId, resolveIsolation } from '../vitest/test-id.js';
 import { pathAndSearch } from '../web/fast-request.js';
 
 /**
@@ -146,6 +146,8 @@ export function llmReplayHandlers(options: LlmReplayHandlersOptions = {}): HttpH
   const inProcess = createInProcessRecorder(options);
   const { pattern, prefix } = interceptedUrls(inProcess.upstream);
   const testIdOf = options.testId ?? (inProcess.isolation ? currentTestId : undefined);
+  // Which run of a retried test this is, known where the test id comes from the setup file.
+  const attemptOf = options.testId === undefined ? currentTestAttempt : () => 0;
 
   const answer = async (request: Request): Promise<Response> => {
     const { path: fullPath, search } = pathAndSearch(request.url);
@@ -158,7 +160,7 @@ export function llmReplayHandlers(options: LlmReplayHandlersOptions = {}): HttpH
         forRecorder = new Request(`http://llm-replay.invalid${path}${search}`, { method: request.method, headers: request.headers, body });
       }
       const testId = testIdOf?.();
-      return await inProcess.recorder(forRecorder, testId === undefined ? {} : { testId });
+      return await inProcess.recorder(forRecorder, testId === undefined ? {} : { testId, attempt: attemptOf() });
     } catch (error) {
       return toLlmReplayError(error).toResponse(errorFlavorForPath(path));
     }

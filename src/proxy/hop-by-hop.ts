@@ -1,4 +1,4 @@
-import { TEST_ID_HEADER, TOKEN_HEADER } from '../web/headers.js';
+import { TEST_ATTEMPT_HEADER, TEST_ID_HEADER, TOKEN_HEADER } from '../web/headers.js';
 
 /**
  * Headers that describe one connection (RFC 9110) or that the proxy manages
@@ -20,5 +20,6 @@ export const HOP_BY_HOP = new Set([
   'content-length',
   'accept-encoding',
   TEST_ID_HEADER,
+  TEST_ATTEMPT_HEADER,
   TOKEN_HEADER,
 ]);

@@ -7,7 +7,7 @@ import { findNumericMatch } from '../recording/numeric-match.js';
 import { SECRET_QUERY_PARAMS } from '../recording/recording-id.js';
 import type { RecordingStore } from '../recording/recording-store.js';
 import { headerOf, pathAndSearch } from '../web/fast-request.js';
-import { TEST_ID_HEADER } from '../web/headers.js';
+import { TEST_ATTEMPT_HEADER, TEST_ID_HEADER } from '../web/headers.js';
 import { decide, looksUp } from './decide.js';
 import { forward } from './forward.js';
 import { replayAtOnce, replayPaced, withMatch } from './replay.js';
@@ -49,6 +49,8 @@ export interface RecorderOptions {
 export interface RecorderContext {
   /** Test isolation name; overrides the `x-llm-replay-test-id` header. */
   testId?: string;
+  /** The test's retry number (0 for its first run); overrides the `x-llm-replay-test-attempt` header. */
+  attempt?: number;
 }
 
 /** The web-standard core shared by the HTTP server and the msw handlers. */
@@ -79,6 +81,19 @@ export interface ExchangeEvent {
   at: number;
   /** The request body as the id sees it, for a miss (so its explanation can be shown). */
   body?: JsonValue;
+}
+
+const ATTEMPT = /^(0|[1-9]\d{0,5})$/;
+
+/** The test's retry number from its header: 0 when absent; a value that is no small whole number is refused. */
+function attemptOf(header: string | undefined): number {
+  if (header === undefined) return 0;
+  if (ATTEMPT.test(header)) return Number(header);
+  throw new LlmReplayError(
+    'invalid_value',
+    `The ${TEST_ATTEMPT_HEADER} header must be a retry number (0, 1, 2, …), not ${JSON.stringify(header)}. The llm-replay vitest setup sets it; remove it from requests you make by hand.`,
+    { param: TEST_ATTEMPT_HEADER },
+  );
 }
 
 /** The longest an identical request waits for a recording in flight before it goes upstream itself. */
@@ -138,8 +153,9 @@ export function createRecorder(options: RecorderOptions): Recorder {
       const bytes = await readBodyBytes(request, path, bodyLimit);
       const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
       testId = context.testId ?? headerOf(request, TEST_ID_HEADER);
+      const attempt = context.attempt ?? attemptOf(headerOf(request, TEST_ATTEMPT_HEADER));
       const parsed = (): JsonValue => (body ??= bodyValue(request, path, text));
-      const key = keyOf({ method, path, search, testId, contentType: headerOf(request, 'content-type'), text, body: parsed });
+      const key = keyOf({ method, path, search, testId, attempt, contentType: headerOf(request, 'content-type'), text, body: parsed });
       ({ id, keyPath } = key);
       const { repeat } = key;
       let recorded: RecordingEnvelope | undefined;

@@ -15,6 +15,8 @@ export interface KeyInput {
   /** The query string as received (`?a=1`), or `''`. */
   search: string;
   testId: string | undefined;
+  /** The test's retry number: each run of a retried test counts its identical requests from one. @default 0 */
+  attempt?: number;
   /** The content type, which decides how the body is read (see bodyModeOf). */
   contentType: string | undefined;
   text: string;
@@ -46,7 +48,7 @@ export interface Keyer {
 export function createKeyer(rules: MatchRules, secretParams: readonly string[]): Keyer {
   const memo = new Map<string, string>();
   let memoChars = 0;
-  /** How many times each id was asked for in this run, for `repeats: "sequence"`. */
+  /** How many times each id was asked for in this run (per attempt of a retried test), for `repeats: "sequence"`. */
   const repeats = new Map<string, number>();
 
   const hash = (input: KeyInput, keyPath: string, repeat?: number): string =>
@@ -74,8 +76,9 @@ export function createKeyer(rules: MatchRules, secretParams: readonly string[]):
     const keyPath = input.search === '' ? input.path : keyPathOf(input.path, queryOf(input.search), secretParams);
     const id = plainId(input, keyPath);
     if (rules.repeats !== 'sequence') return { id, keyPath, repeat: 1 };
-    const repeat = (repeats.get(id) ?? 0) + 1;
-    repeats.set(id, repeat);
+    const counted = input.attempt === undefined || input.attempt === 0 ? id : `${id}\n${input.attempt}`;
+    const repeat = (repeats.get(counted) ?? 0) + 1;
+    repeats.set(counted, repeat);
     return { id: repeat === 1 ? id : hash(input, keyPath, repeat), keyPath, repeat };
   };
   return Object.assign(key, { newRun: () => repeats.clear() });

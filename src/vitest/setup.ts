@@ -12,9 +12,9 @@
  */
 import { afterEach, beforeEach, inject } from 'vitest';
 import { errorFlavorForPath, toLlmReplayError } from '../errors.js';
-import { TEST_ID_HEADER } from '../web/headers.js';
+import { TEST_ATTEMPT_HEADER, TEST_ID_HEADER } from '../web/headers.js';
 import { pathAndSearch } from '../web/fast-request.js';
-import { currentTestId, currentTestSlot, fullNameOf, testIdFromName, type TaskLike } from './test-id.js';
+import { currentTestAttempt, currentTestId, currentTestSlot, fullNameOf, testIdFromName, type TaskLike } from './test-id.js';
 import type {} from './index.js';
 
 const slot = currentTestSlot();
@@ -24,6 +24,7 @@ beforeEach((context) => {
   const id = testIdFromName(fullNameOf(context.task as TaskLike));
   slot.running.push(id);
   slot.current = id;
+  slot.attempt = context.task.result?.retryCount ?? 0;
 });
 
 afterEach((context) => {
@@ -31,6 +32,7 @@ afterEach((context) => {
   const index = slot.running.lastIndexOf(id);
   if (index !== -1) slot.running.splice(index, 1);
   slot.current = slot.running.at(-1);
+  if (slot.running.length === 0) slot.attempt = 0;
 });
 
 const llmReplay = inject('llmReplay');
@@ -56,6 +58,8 @@ if (llmReplay?.isolation === true && global[FETCH_WRAPPED] === undefined) {
     if (testId === undefined) return original(input, init);
     const headers = new Headers(init?.headers ?? (input instanceof Request ? input.headers : undefined));
     headers.set(TEST_ID_HEADER, testId);
+    const attempt = currentTestAttempt();
+    if (attempt > 0) headers.set(TEST_ATTEMPT_HEADER, String(attempt));
     return original(input, { ...init, headers });
   };
   global[FETCH_WRAPPED] = true;

@@ -18,6 +18,8 @@ interface CurrentTestSlot {
   current: string | undefined;
   /** Tests between their beforeEach and afterEach: more than one means `test.concurrent`. */
   running: string[];
+  /** The running test's retry number (vitest's `retryCount`): 0 for its first run. */
+  attempt?: number;
 }
 
 // A global symbol, not a module variable: the setup file may be loaded from
@@ -27,7 +29,7 @@ const SLOT = Symbol.for('llm-replay.vitest.currentTest');
 
 export function currentTestSlot(): CurrentTestSlot {
   const holder = globalThis as unknown as Record<symbol, CurrentTestSlot | undefined>;
-  holder[SLOT] ??= { installed: false, current: undefined, running: [] };
+  holder[SLOT] ??= { installed: false, current: undefined, running: [], attempt: 0 };
   return holder[SLOT];
 }
 
@@ -87,6 +89,12 @@ export function currentTestId(): string | undefined {
     );
   }
   return slot.current;
+}
+
+/** The running test's retry number, 0 for its first run (or outside a test). */
+export function currentTestAttempt(): number {
+  // A slot made by an older copy of this module has no attempt.
+  return currentTestSlot().attempt ?? 0;
 }
 
 /** Reads the isolation switch from an option or `LLM_REPLAY_ISOLATION`, with the option winning. */

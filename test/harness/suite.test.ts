@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { recordingId } from '../../src/recording/recording-id.js';
@@ -124,6 +124,35 @@ describe('a vitest suite using llm-replay', () => {
       expect(replayed.output).toContain('5 passed');
       expect(replayed.code).toBe(0);
       expect(replayed.ids).toMatchObject({ first: recorded.ids['first'], second: recorded.ids['second'], unicode: recorded.ids['unicode'] });
+    });
+  }
+
+  for (const mode of ['proxy', 'msw'] as const) {
+    it(`with isolation and repeats: "sequence", a retried test replays its first run's answers (${mode})`, async () => {
+      const fake = await fakeUpstream();
+      const recordings = await tempDir();
+      const config = join(await tempDir(), 'llm-replay.config.json');
+      await writeFile(config, '{"repeats": "sequence"}');
+      const base = {
+        HARNESS_MODE: mode,
+        HARNESS_SPEC: 'retry.spec.ts',
+        LLM_REPLAY_RECORDINGS: recordings,
+        LLM_REPLAY_DATA: await tempDir(),
+        LLM_REPLAY_ISOLATION: '1',
+        LLM_REPLAY_CONFIG: config,
+        LLM_REPLAY_UPSTREAM: fake.url,
+      };
+      const recorded = await runSuite({ ...base, LLM_REPLAY_MODE: 'record-if-missing' });
+      expect(recorded.code).toBe(0);
+      // The first run paid for both answers; its retry asked for the same two again, not for numbers 3 and 4.
+      expect(recorded.ids).toEqual({ 'run 1': 'upstream,upstream', 'run 2': 'recording,recording' });
+      expect(fake.requests).toHaveLength(2);
+      expect(await recordingFiles(recordings)).toHaveLength(2);
+      await fake.close();
+
+      const replayed = await runSuite(base);
+      expect(replayed.code).toBe(0);
+      expect(replayed.ids).toEqual({ 'run 1': 'recording,recording', 'run 2': 'recording,recording' });
     });
   }
 

@@ -127,6 +127,45 @@ describe.each(MODES)('matching in %s mode', (_name, start) => {
   });
 });
 
+describe.each(MODES)('retried tests in %s mode (repeats: sequence)', (_name, start) => {
+  it('counts identical requests from one again in each run of a retried test (x-llm-replay-test-attempt), the id unchanged', async () => {
+    const fake = await upstream();
+    const recordings = await tempDir();
+    const config = { repeats: 'sequence' as const };
+    const send = await start({ mode: 'record-if-missing', upstream: fake.url, recordings, config });
+    const ask = async (attempt?: string): Promise<[string | null, string | null]> => {
+      const headers: Record<string, string> = { 'content-type': 'application/json', 'x-llm-replay-test-id': 'chat > retried' };
+      if (attempt !== undefined) headers['x-llm-replay-test-attempt'] = attempt;
+      const response = await send('/v1/chat/completions', chatBody('try again'), headers);
+      await response.text();
+      return [response.headers.get('x-llm-replay-id'), response.headers.get('x-llm-replay-source')];
+    };
+    const first = [await ask(), await ask()];
+    expect(first.map(([, source]) => source)).toEqual(['upstream', 'upstream']);
+    // The retry sends the same two requests: they are the first run's two, replayed, not numbers 3 and 4.
+    expect([await ask('1'), await ask('1')]).toEqual(first.map(([id]) => [id, 'recording']));
+    expect([await ask('2'), await ask('2')]).toEqual(first.map(([id]) => [id, 'recording']));
+    expect(fake.requests).toHaveLength(2);
+    expect(await files(recordings)).toHaveLength(2);
+    // Like the test id, the attempt never goes upstream.
+    const other = await send('/v1/chat/completions', chatBody('new in the retry'), { 'content-type': 'application/json', 'x-llm-replay-test-attempt': '1' });
+    expect(other.headers.get('x-llm-replay-source')).toBe('upstream');
+    await other.text();
+    expect(Object.keys(fake.requests.at(-1)!.headers)).not.toContain('x-llm-replay-test-attempt');
+  });
+
+  it('refuses an attempt header that is no retry number, naming the header', async () => {
+    const send = await start({ recordings: await tempDir(), config: { repeats: 'sequence' } });
+    for (const value of ['-1', 'one', '1.5', '01', '9999999']) {
+      const response = await send('/v1/chat/completions', chatBody('x'), { 'content-type': 'application/json', 'x-llm-replay-test-attempt': value });
+      expect(response.status).toBe(400);
+      const error = ((await response.json()) as { error: { message: string; param: string } }).error;
+      expect(error.param).toBe('x-llm-replay-test-attempt');
+      expect(error.message).toContain(`not ${JSON.stringify(value)}`);
+    }
+  });
+});
+
 describe('matching rules', () => {
   it('read llm-replay.config.json from the working directory, or the file named', async () => {
     const dir = await tempDir();
