@@ -84,7 +84,8 @@ async function readAnswer(response: Response): Promise<Answer> {
   if (fixed !== undefined) {
     return {
       status: fixed.status,
-      text: UTF8.decode(fixed.body), // what Response.text() does: UTF-8, a byte order mark dropped
+      // What Response.text() gives: UTF-8, a byte order mark dropped.
+      text: typeof fixed.body === 'string' ? fixed.body.replace(/^\uFEFF/, '') : UTF8.decode(fixed.body),
       requestId: fixed.headers['x-llm-replay-id'] ?? fixed.headers['x-request-id'],
     };
   }

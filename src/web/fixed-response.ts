@@ -12,8 +12,11 @@ export interface FixedParts {
   status: number;
   /** Every header, `content-length` included; shared between responses, never changed. */
   headers: Record<string, string>;
-  /** Bytes, encoded once when the recording is first rendered. */
-  body: Uint8Array;
+  /**
+   * Bytes, or text the edge sends as UTF-8: a JSON answer stays text, which
+   * a batch reads without encoding it only to decode it again.
+   */
+  body: Uint8Array | string;
 }
 
 const PARTS = Symbol('llm-replay.fixedParts');

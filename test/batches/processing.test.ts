@@ -2,6 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { batchRequestId } from '../../src/batches/runner.js';
 import { openSqlite } from '../../src/batches/sqlite.js';
+import { fixedResponse } from '../../src/web/fixed-response.js';
 import {
   chatLine,
   fakeDispatch,
@@ -274,6 +275,31 @@ describe('batch processing', () => {
     expect(lines).toHaveLength(2);
     expect(lines[0]).toContain('"body":{"id":"x","value":1.0,"big":12345678901234567890123}');
     expect(JSON.parse(lines[1]!)).toMatchObject({ custom_id: 'pretty', response: { body: { id: 'y', value: 2.5 } } });
+  });
+
+  it('reads a replayed answer held as text or as bytes as Response.text() would, byte order mark dropped', async () => {
+    const dispatch = fakeDispatch();
+    const text = '\uFEFFplain words, é';
+    const headers = { 'content-type': 'text/plain; charset=utf-8' };
+    const answers: Record<string, () => Response> = {
+      text: () => fixedResponse({ status: 200, headers, body: text }),
+      bytes: () => fixedResponse({ status: 200, headers, body: new TextEncoder().encode(text) }),
+      real: () => new Response(text, { headers }),
+    };
+    const { client } = await startBatchesServer({
+      dispatch: Object.assign(async (request: Request) => {
+        if (request.method === 'GET') return dispatch(request);
+        const body = (await request.json()) as { messages: Array<{ content: string }> };
+        return answers[body.messages[0]!.content]!();
+      }, dispatch),
+    });
+    const batch = await runBatch(client, Object.keys(answers).map((kind) => chatLine(kind, kind)));
+    const errors = await fileLines(client, batch.error_file_id!);
+    expect(errors.map((line) => [line['custom_id'], (line['response'] as { body: unknown }).body])).toEqual([
+      ['text', 'plain words, é'],
+      ['bytes', 'plain words, é'],
+      ['real', 'plain words, é'],
+    ]);
   });
 });
 
