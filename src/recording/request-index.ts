@@ -1,5 +1,6 @@
 import { statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { performance, type EventLoopUtilization } from 'node:perf_hooks';
 import { sketchBody } from './body-sketch.js';
 import { modelOf } from './envelope.js';
 import { identifyRequest } from './identity.js';
@@ -49,6 +50,13 @@ const SLICE_MS = 4;
  * replay of a big batch (its output file) is done first.
  */
 const QUIET_MS = 1_000;
+/**
+ * A background build also waits while other work takes more than this share
+ * of the event loop's time besides its own slices: a batch being checked or
+ * written, an upload, hits that read no recording. Built meanwhile, the index
+ * raised a 50,000-line batch's peak memory by 45 MB.
+ */
+const BUSY_SHARE = 0.1;
 
 /**
  * Summaries of every recording's request, for finding the recordings nearest
@@ -108,6 +116,9 @@ export class RequestIndex {
   private readsSeen: number | undefined;
   /** Ends a background build's pause between slices. */
   private wake: (() => void) | undefined;
+  /** The event loop's use at the last look, and the time the build's own slices took since (see {@link othersBusy}). */
+  private loopSeen: EventLoopUtilization | undefined;
+  private ownMs = 0;
 
   /** `rules`: the matching rules the folder's ids are computed under, which numeric keys follow too. */
   constructor(
@@ -225,6 +236,8 @@ export class RequestIndex {
 
   private async run(): Promise<void> {
     this.readsSeen = this.source.reads?.();
+    this.loopSeen = performance.eventLoopUtilization();
+    this.ownMs = 0;
     const watched = this.source.watched();
     if (!watched || !this.complete) {
       this.complete = true;
@@ -272,6 +285,7 @@ export class RequestIndex {
       step(item);
       // Stryker disable next-line UpdateOperator: counting down, every 16th count is still a multiple of 16 (-16 % 16 is -0, which === 0)
       if (++count % 16 === 0 && performance.now() - sliceStart > SLICE_MS) {
+        this.ownMs += performance.now() - sliceStart;
         await this.pause();
         sliceStart = performance.now();
       }
@@ -279,17 +293,18 @@ export class RequestIndex {
   }
 
   /**
-   * Lets the event loop run; a background pass then waits while replays are
-   * served: as long as the source's read count changed since the last look
+   * Lets the event loop run; a background pass then waits while the server
+   * is busy: as long as the source's read count changed since the last look
    * (looks come at slice boundaries, so a change spans the event loop's
-   * turns since the last slice, not only this one), it looks again in
-   * {@link QUIET_MS}.
+   * turns since the last slice, not only this one) or other work kept the
+   * event loop busy ({@link othersBusy}), it looks again in {@link QUIET_MS}.
    */
   private async pause(): Promise<void> {
     await new Promise((resolve) => setImmediate(resolve));
     while (!this.urgent && !this.closed) {
       const reads = this.source.reads?.();
-      if (reads === this.readsSeen) return;
+      const busy = this.othersBusy();
+      if (reads === this.readsSeen && !busy) return;
       this.readsSeen = reads;
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, QUIET_MS);
@@ -300,6 +315,15 @@ export class RequestIndex {
       });
       this.wake = undefined;
     }
+  }
+
+  /** Whether work other than the build took more than {@link BUSY_SHARE} of the event loop's time since the last look. */
+  private othersBusy(): boolean {
+    const since = performance.eventLoopUtilization(this.loopSeen);
+    this.loopSeen = performance.eventLoopUtilization();
+    const own = this.ownMs;
+    this.ownMs = 0;
+    return since.active - own > BUSY_SHARE * (since.active + since.idle);
   }
 
   /** Reads the request of `file` unless the slot already holds it from the same file, unchanged; `force` rereads regardless. */

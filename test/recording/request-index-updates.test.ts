@@ -223,13 +223,21 @@ describe('a build of many files', () => {
 });
 
 describe('a background build', () => {
-  /** 40 recordings listed up front, a clock that ends a slice every 16 files, and timers stepped by hand. */
+  /** The event loop's use since the last look, as the build sees it: idle unless a test says otherwise. */
+  let loop = { idle: 1_000, active: 0 };
+
+  /**
+   * 40 recordings listed up front, a clock that ends a slice every 16 files,
+   * timers stepped by hand, and an event loop nothing else uses.
+   */
   async function setUp(): Promise<{ store: RecordingStore; listing: Map<string, string> }> {
     const store = new RecordingStore(dir);
     for (let n = 0; n < 40; n += 1) await record(store, body('0.0', `recording ${n}`));
     const listing = new Map((await store.list()).map(({ id, file }): [string, string] => [id, file]));
     let now = 1_000;
     vi.spyOn(performance, 'now').mockImplementation(() => (now += 5));
+    loop = { idle: 1_000, active: 0 };
+    vi.spyOn(performance, 'eventLoopUtilization').mockImplementation(() => ({ ...loop, utilization: loop.active / (loop.active + loop.idle) }));
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
     return { store, listing };
   }
@@ -279,6 +287,26 @@ describe('a background build', () => {
     await turns(20);
     expect(indexedIds(index)).toHaveLength(16);
     vi.advanceTimersByTime(1);
+    await turns(20);
+    expect([indexedIds(index).length, done()]).toEqual([40, true]);
+  });
+
+  it('takes no slice while other work keeps the event loop busy, and goes on once it leaves the loop idle', async () => {
+    const { store, listing } = await setUp();
+    const index = new RequestIndex({ files: async () => listing, locate: (id) => store.locate(id), watched: () => false, reads: () => 0 });
+    // Nine tenths of the loop's time taken, far more than the build's own slices (tens of ms on the clock above).
+    loop = { idle: 1_000, active: 9_000 };
+    const done = settled(index.update({ background: true }));
+    await turns(20);
+    expect(indexedIds(index)).toHaveLength(16);
+    for (let n = 0; n < 5; n += 1) {
+      vi.advanceTimersByTime(1_000);
+      await turns(20);
+    }
+    expect(indexedIds(index)).toHaveLength(16);
+
+    loop = { idle: 9_500, active: 500 };
+    vi.advanceTimersByTime(1_000);
     await turns(20);
     expect([indexedIds(index).length, done()]).toEqual([40, true]);
   });
