@@ -3,13 +3,15 @@ import { once } from 'node:events';
 import type { FileRow } from './db.js';
 import type { FileStore } from './files.js';
 
+const NEWLINE = Buffer.from('\n');
+
 /** A batch's output or error file being written: a temp file, renamed into place when complete. */
 export class OutputFile {
   private stream: WriteStream | undefined;
   /** The stream's first error: it can come between two writes, with nobody waiting. */
   private failure: Error | undefined;
-  /** Lines added since the last flush, written together. */
-  private pending: string[] = [];
+  /** Lines added since the last flush, each with its line end, written together. */
+  private pending: Buffer[] = [];
   bytes = 0;
   lines = 0;
 
@@ -18,8 +20,9 @@ export class OutputFile {
     readonly id: string,
   ) {}
 
-  add(line: string): void {
-    this.pending.push(line);
+  /** Adds a line: text, or UTF-8 bytes (kept until the next flush, not copied). */
+  add(line: string | Buffer): void {
+    this.pending.push(typeof line === 'string' ? Buffer.from(line) : line, NEWLINE);
     this.lines += 1;
   }
 
@@ -27,7 +30,7 @@ export class OutputFile {
   async flush(): Promise<void> {
     if (this.failure !== undefined) throw this.failure;
     if (this.pending.length === 0) return;
-    const text = `${this.pending.join('\n')}\n`;
+    const bytes = Buffer.concat(this.pending);
     this.pending = [];
     if (this.stream === undefined) {
       this.stream = createWriteStream(this.files.tempPath(this.id));
@@ -35,8 +38,8 @@ export class OutputFile {
         this.failure ??= error;
       });
     }
-    this.bytes += Buffer.byteLength(text);
-    if (!this.stream.write(text)) await once(this.stream, 'drain');
+    this.bytes += bytes.byteLength;
+    if (!this.stream.write(bytes)) await once(this.stream, 'drain');
   }
 
   /** Writes what is left and closes the file. */

@@ -138,6 +138,12 @@ export class ResultSpool {
     return line < this.table.states.length ? this.table.states[line]! : PENDING;
   }
 
+  /** The lines that have a record, in line order. */
+  *storedLines(): Generator<number> {
+    const { states } = this.table;
+    for (let line = 0; line < states.length; line++) if (states[line] !== PENDING) yield line;
+  }
+
   /** Stores records, all or none (throws when the write fails, the spool unchanged). */
   append(records: readonly SpoolRecord[]): void {
     if (!this.loaded) throw new Error(`ResultSpool ${this.path}: append before load`);
@@ -194,12 +200,17 @@ export class SpoolReader {
 
   /** The output line stored for `line` (which must have a record). */
   text(line: number): string {
+    return this.bytes(line).toString('utf8');
+  }
+
+  /** {@link text} as UTF-8, without decoding it (valid until the reader is closed; never changed). */
+  bytes(line: number): Buffer {
     const offset = this.table.offsets[line]!;
     const length = this.table.lengths[line]!;
     const from = offset - this.windowStart;
     if (from < 0 || from + length > this.window.length) this.fill(offset, length);
     const start = offset - this.windowStart;
-    return this.window.toString('utf8', start, start + length);
+    return this.window.subarray(start, start + length);
   }
 
   private fill(offset: number, length: number): void {

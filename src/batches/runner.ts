@@ -541,6 +541,21 @@ export class BatchRunner {
   }
 
   /**
+   * The lines of a finishing batch's output files, in input order: the lines
+   * with a result, from the spool's table, and when `withPending` (an expired
+   * batch lists what it did not send) every line of the input with its text.
+   */
+  private async *resultOrder(run: Run, validated: boolean, withPending: boolean): AsyncGenerator<{ line: number; text?: string }> {
+    if (!validated) return;
+    if (!withPending) {
+      for (const line of run.spool.storedLines()) yield { line };
+      return;
+    }
+    const input = this.options.work.inputPath(run.id);
+    if (existsSync(input)) yield* readJsonlLines(input);
+  }
+
+  /**
    * Writes the output and error files (in input order) from the spool and
    * moves the batch to its final state. A batch marked `cancelling`
    * meanwhile ends `cancelled`. An expired batch lists its unsent lines in
@@ -557,28 +572,25 @@ export class BatchRunner {
     const reader = run.spool.reader();
     let expiredCount = 0;
     try {
-      const input = work.inputPath(run.id);
-      if (validated && existsSync(input)) {
-        let gathered = 0;
-        for await (const { line, text } of readJsonlLines(input)) {
-          const state = run.spool.state(line);
-          if (state === SUCCEEDED) output.add(reader.text(line));
-          else if (state === FAILED) errorsOut.add(reader.text(line));
-          else if (kind === 'expired') {
-            expiredCount += 1;
-            const { customId, body } = requestOf(text);
-            errorsOut.add(
-              outputLine(batchRequestId(customId, body), customId, null, {
-                code: 'batch_expired',
-                message: 'This request could not be executed before the completion window expired.',
-              }),
-            );
-          } else continue;
-          gathered += 1;
-          if (gathered % OUTPUT_CHUNK === 0) {
-            await output.flush();
-            await errorsOut.flush();
-          }
+      let gathered = 0;
+      for await (const { line, text } of this.resultOrder(run, validated, kind === 'expired')) {
+        const state = run.spool.state(line);
+        if (state === SUCCEEDED) output.add(reader.bytes(line));
+        else if (state === FAILED) errorsOut.add(reader.bytes(line));
+        else {
+          expiredCount += 1;
+          const { customId, body } = requestOf(text!);
+          errorsOut.add(
+            outputLine(batchRequestId(customId, body), customId, null, {
+              code: 'batch_expired',
+              message: 'This request could not be executed before the completion window expired.',
+            }),
+          );
+        }
+        gathered += 1;
+        if (gathered % OUTPUT_CHUNK === 0) {
+          await output.flush();
+          await errorsOut.flush();
         }
       }
       await output.end();
