@@ -148,12 +148,17 @@ export class ResultSpool {
   append(records: readonly SpoolRecord[]): void {
     if (!this.loaded) throw new Error(`ResultSpool ${this.path}: append before load`);
     const headers = records.map((record) => `${record.line}\t${record.state}\t`);
-    const bytes = Buffer.from(records.map((record, i) => `${headers[i]}${record.text}\n`).join(''));
+    const text = records.map((record, i) => `${headers[i]}${record.text}\n`).join('');
+    const size = Buffer.byteLength(text);
     this.fd ??= openSync(this.path, 'a');
     const fd = this.fd;
     try {
-      let written = 0;
-      while (written < bytes.length) written += writeSync(fd, bytes, written);
+      // Written as a string, so no buffer waits for the garbage collector: a 50,000-line batch appends 50 MB.
+      let written = writeSync(fd, text);
+      if (written < size) {
+        const bytes = Buffer.from(text);
+        while (written < size) written += writeSync(fd, bytes, written);
+      }
     } catch (error) {
       try {
         ftruncateSync(fd, this.size);
