@@ -208,7 +208,7 @@ export class SpoolReader {
     return this.bytes(line).toString('utf8');
   }
 
-  /** {@link text} as UTF-8, without decoding it (valid until the reader is closed; never changed). */
+  /** {@link text} as UTF-8, without decoding it: a view of a window the reader never writes again. */
   bytes(line: number): Buffer {
     const offset = this.table.offsets[line]!;
     const length = this.table.lengths[line]!;
