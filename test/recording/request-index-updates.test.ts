@@ -246,6 +246,14 @@ describe('a background build', () => {
     for (let n = 0; n < count; n += 1) await new Promise((resolve) => setImmediate(resolve));
   };
 
+  /** Lets `count` seconds pass on the stepped timers, the event loop turning after each. */
+  const seconds = async (count: number): Promise<void> => {
+    for (let n = 0; n < count; n += 1) {
+      vi.advanceTimersByTime(1_000);
+      await turns(20);
+    }
+  };
+
   afterEach(() => {
     vi.useRealTimers();
     vi.restoreAllMocks();
@@ -275,10 +283,7 @@ describe('a background build', () => {
     const done = settled(index.update({ background: true }));
     await turns(20);
     expect(indexedIds(index)).toHaveLength(16);
-    for (let n = 0; n < 10; n += 1) {
-      vi.advanceTimersByTime(1_000);
-      await turns(20);
-    }
+    await seconds(10);
     expect(indexedIds(index)).toHaveLength(16);
 
     // The last look saw a read: the next is a second later.
@@ -299,15 +304,11 @@ describe('a background build', () => {
     const done = settled(index.update({ background: true }));
     await turns(20);
     expect(indexedIds(index)).toHaveLength(16);
-    for (let n = 0; n < 5; n += 1) {
-      vi.advanceTimersByTime(1_000);
-      await turns(20);
-    }
+    await seconds(5);
     expect(indexedIds(index)).toHaveLength(16);
 
     loop = { idle: 9_500, active: 500 };
-    vi.advanceTimersByTime(1_000);
-    await turns(20);
+    await seconds(1);
     expect([indexedIds(index).length, done()]).toEqual([40, true]);
   });
 
