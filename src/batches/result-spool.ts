@@ -148,8 +148,10 @@ export class ResultSpool {
   append(records: readonly SpoolRecord[]): void {
     if (!this.loaded) throw new Error(`ResultSpool ${this.path}: append before load`);
     const headers = records.map((record) => `${record.line}\t${record.state}\t`);
+    const textBytes = records.map((record) => Buffer.byteLength(record.text));
     const text = records.map((record, i) => `${headers[i]}${record.text}\n`).join('');
-    const size = Buffer.byteLength(text);
+    // Headers are ASCII: a unit is a byte.
+    const size = headers.reduce((sum, header, i) => sum + header.length + textBytes[i]! + 1, 0);
     this.fd ??= openSync(this.path, 'a');
     const fd = this.fd;
     try {
@@ -172,9 +174,8 @@ export class ResultSpool {
     let offset = this.size;
     records.forEach((record, i) => {
       const headerBytes = headers[i]!.length;
-      const textBytes = Buffer.byteLength(record.text);
-      this.index(record.line, record.state, offset + headerBytes, textBytes);
-      offset += headerBytes + textBytes + 1;
+      this.index(record.line, record.state, offset + headerBytes, textBytes[i]!);
+      offset += headerBytes + textBytes[i]! + 1;
     });
     this.size = offset;
   }
